@@ -1,0 +1,205 @@
+/**
+ * The events of the public API (../shared/API.md), as wsproto's `wsproto.events`: the caller
+ * passes them to `send`, and `events()` yields them. They are classes so that `instanceof`
+ * works as `isinstance` does in wsproto. Every field is readonly; constructors take one object
+ * of fields, with wsproto's defaults.
+ *
+ * `type` is the class name, defined on the prototype rather than on each instance: messages
+ * are created per received frame and an extra own property costs memory and time.
+ */
+import type { Extension } from "../codec/extension.js";
+import type { Headers } from "../codec/headers.js";
+
+const EMPTY = new Uint8Array(0);
+
+export abstract class Event {
+  /** The class name ("Request", "TextMessage", …), as a string tag for switch statements. */
+  declare readonly type: string;
+}
+
+function defineType(cls: { prototype: object }, name: string): void {
+  Object.defineProperty(cls.prototype, "type", { value: name, enumerable: false, writable: false });
+}
+
+export interface RequestFields {
+  host: string;
+  target: string;
+  /** Client: the extensions to offer. Server, on receipt: the offered extension header values. */
+  extensions?: ReadonlyArray<Extension | string>;
+  extraHeaders?: Headers;
+  subprotocols?: readonly string[];
+}
+
+/** The opening handshake request (RFC 6455 §4.1). A client sends it; a server receives it. */
+export class Request extends Event {
+  declare readonly type: "Request";
+  readonly host: string;
+  readonly target: string;
+  readonly extensions: ReadonlyArray<Extension | string>;
+  readonly extraHeaders: Headers;
+  readonly subprotocols: readonly string[];
+
+  constructor(fields: RequestFields) {
+    super();
+    this.host = fields.host;
+    this.target = fields.target;
+    this.extensions = fields.extensions ?? [];
+    this.extraHeaders = fields.extraHeaders ?? [];
+    this.subprotocols = fields.subprotocols ?? [];
+  }
+}
+defineType(Request, "Request");
+
+export interface AcceptConnectionFields {
+  subprotocol?: string | null;
+  extensions?: readonly Extension[];
+  extraHeaders?: Headers;
+}
+
+/** The server's acceptance of the handshake (HTTP 101). A server sends it; a client receives it. */
+export class AcceptConnection extends Event {
+  declare readonly type: "AcceptConnection";
+  readonly subprotocol: string | null;
+  readonly extensions: readonly Extension[];
+  readonly extraHeaders: Headers;
+
+  constructor(fields: AcceptConnectionFields = {}) {
+    super();
+    this.subprotocol = fields.subprotocol ?? null;
+    this.extensions = fields.extensions ?? [];
+    this.extraHeaders = fields.extraHeaders ?? [];
+  }
+}
+defineType(AcceptConnection, "AcceptConnection");
+
+export interface RejectConnectionFields {
+  statusCode?: number;
+  headers?: Headers;
+  hasBody?: boolean;
+}
+
+/** The server's refusal of the handshake (any final status but 101). */
+export class RejectConnection extends Event {
+  declare readonly type: "RejectConnection";
+  readonly statusCode: number;
+  readonly headers: Headers;
+  readonly hasBody: boolean;
+
+  constructor(fields: RejectConnectionFields = {}) {
+    super();
+    this.statusCode = fields.statusCode ?? 400;
+    this.headers = fields.headers ?? [];
+    this.hasBody = fields.hasBody ?? false;
+  }
+}
+defineType(RejectConnection, "RejectConnection");
+
+export interface RejectDataFields {
+  data: Uint8Array;
+  bodyFinished?: boolean;
+}
+
+/** A chunk of a rejection's body. */
+export class RejectData extends Event {
+  declare readonly type: "RejectData";
+  readonly data: Uint8Array;
+  readonly bodyFinished: boolean;
+
+  constructor(fields: RejectDataFields) {
+    super();
+    this.data = fields.data;
+    this.bodyFinished = fields.bodyFinished ?? true;
+  }
+}
+defineType(RejectData, "RejectData");
+
+export interface CloseConnectionFields {
+  code: number;
+  reason?: string | null;
+}
+
+/** A close frame, sent or received (RFC 6455 §5.5.1, §7). */
+export class CloseConnection extends Event {
+  declare readonly type: "CloseConnection";
+  readonly code: number;
+  readonly reason: string | null;
+
+  constructor(fields: CloseConnectionFields) {
+    super();
+    this.code = fields.code;
+    this.reason = fields.reason ?? null;
+  }
+
+  /** The close frame to send back (RFC 6455 §5.5.1: echo the status code). */
+  response(): CloseConnection {
+    return new CloseConnection({ code: this.code, reason: this.reason });
+  }
+}
+defineType(CloseConnection, "CloseConnection");
+
+export interface MessageFields<T> {
+  data: T;
+  frameFinished?: boolean;
+  messageFinished?: boolean;
+}
+
+/** A chunk of a data message; `messageFinished` marks its last chunk. */
+export class Message<T extends string | Uint8Array = string | Uint8Array> extends Event {
+  declare readonly type: "Message" | "TextMessage" | "BytesMessage";
+  readonly data: T;
+  readonly frameFinished: boolean;
+  readonly messageFinished: boolean;
+
+  constructor(fields: MessageFields<T>) {
+    super();
+    this.data = fields.data;
+    this.frameFinished = fields.frameFinished ?? true;
+    this.messageFinished = fields.messageFinished ?? true;
+  }
+}
+defineType(Message, "Message");
+
+/** A chunk of a text message (opcode 0x1), already validated and decoded from UTF-8. */
+export class TextMessage extends Message<string> {
+  declare readonly type: "TextMessage";
+}
+defineType(TextMessage, "TextMessage");
+
+/** A chunk of a binary message (opcode 0x2). */
+export class BytesMessage extends Message<Uint8Array> {
+  declare readonly type: "BytesMessage";
+}
+defineType(BytesMessage, "BytesMessage");
+
+export interface PingPongFields {
+  payload?: Uint8Array;
+}
+
+/** A ping (RFC 6455 §5.5.2); answer it with `response()`. */
+export class Ping extends Event {
+  declare readonly type: "Ping";
+  readonly payload: Uint8Array;
+
+  constructor(fields: PingPongFields = {}) {
+    super();
+    this.payload = fields.payload ?? EMPTY;
+  }
+
+  /** The Pong to send back, with the same payload (RFC 6455 §5.5.3). */
+  response(): Pong {
+    return new Pong({ payload: this.payload });
+  }
+}
+defineType(Ping, "Ping");
+
+/** A pong (RFC 6455 §5.5.3), solicited or not. */
+export class Pong extends Event {
+  declare readonly type: "Pong";
+  readonly payload: Uint8Array;
+
+  constructor(fields: PingPongFields = {}) {
+    super();
+    this.payload = fields.payload ?? EMPTY;
+  }
+}
+defineType(Pong, "Pong");

@@ -1,0 +1,19 @@
+/** wsmachine's public entry point: the names of ../shared/API.md. */
+export { ConnectionType, ConnectionState, CloseReason } from "./constants.js";
+export { ProtocolError, LocalProtocolError, RemoteProtocolError } from "./errors.js";
+export {
+  Event,
+  Request,
+  AcceptConnection,
+  RejectConnection,
+  RejectData,
+  CloseConnection,
+  Message,
+  TextMessage,
+  BytesMessage,
+  Ping,
+  Pong,
+} from "./events.js";
+export type { Extension } from "../codec/extension.js";
+export type { RsvBits } from "../codec/frame.js";
+export type { Headers } from "../codec/headers.js";
