@@ -18,12 +18,18 @@ export interface Extension {
   offer(): string | boolean;
 
   /**
-   * Server: given one offer's parameters (without the name), the parameters to answer with,
-   * `true` for the bare name, or null/false to decline this offer.
+   * Server: given one offer as it appeared in the request's Sec-WebSocket-Extensions list (one
+   * comma-separated element, name included, e.g. "permessage-deflate; client_max_window_bits"),
+   * the parameters to answer with (without the name), `true` for the bare name, or null/false to
+   * decline this offer. As wsproto, the handshake calls it for each offer naming this extension,
+   * in order, until one is accepted.
    */
   accept(offer: string): string | boolean | null;
 
-  /** Client: apply the server's response parameters, throwing if they do not fit the offer. */
+  /**
+   * Client: apply the server's response element (name included, as `accept`'s argument),
+   * throwing an Error whose message says what was wrong if it does not fit what was offered.
+   */
   finalize(offer: string): void;
 
   /** The RSV bits this extension may set once enabled (permessage-deflate: RSV1, RFC 7692 §6). */
