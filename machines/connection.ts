@@ -1,0 +1,388 @@
+/**
+ * The lifecycle of one WebSocket connection, as an XState v5 statechart. This file is the whole
+ * lifecycle: RFC 6455 §4 (the opening handshake), §5–6 (data transfer in OPEN) and §7 (the
+ * closing handshake), with wsproto's `Connection.send` ladder as the guards on `ws.send`.
+ *
+ *   CONNECTING ──request/accept──▶ OPEN ──close sent──────▶ LOCAL_CLOSING ──close received──▶ CLOSED
+ *        │                          └────close received──▶ REMOTE_CLOSING ──close sent─────▶ CLOSED
+ *        └──reject──▶ REJECTING ──body finished──▶ CLOSED          (EOF anywhere ──────────▶ CLOSED)
+ *
+ * The statechart owns every lifecycle change. What happens on the wire is done by the actions,
+ * which call the codec through `ProtocolCore` (machines/protocol-core.ts). Per-message work —
+ * frames in, messages out — does not need the statechart's attention: `WSConnection` runs the
+ * codec directly while the actor is in OPEN, and only asks the actor to move when a frame
+ * changes the lifecycle (a close frame, a protocol failure, EOF). Used as an actor on its own
+ * (embedded in an XState app), the machine does the same work itself on `ws.receive` / `ws.send`
+ * and reports through `emit`:
+ *
+ * - in: `{ type: "ws.receive", data: Uint8Array | null }` (null: the transport was closed)
+ * - in: `{ type: "ws.send", event: Event }`
+ * - out: `{ type: "ws.event", event }` for each protocol event, `{ type: "ws.output", data }` for
+ *   each chunk of bytes to write, `{ type: "ws.error", error }` for a refused `ws.send` (a
+ *   LocalProtocolError; the state is unchanged) or a handshake the peer got wrong
+ *   (RemoteProtocolError, whose `eventHint` a server may send back).
+ *
+ * XState parents do not see a child's `emit`; with `input.notifyParent` the same three events are
+ * also sent to the parent actor (`sendParent`), so an invoking machine can handle them in `on`.
+ *
+ * Actions never throw: an exception inside an XState action puts the actor in an error state and
+ * is rethrown later from a timer. Everything that can fail is checked in a guard first
+ * (`canSend` prepares the bytes; if that throws, no transition is taken and the root `ws.send`
+ * handler reports the LocalProtocolError), or caught and reported as `ws.error`.
+ */
+import { and, enqueueActions, setup, type ActorRefFrom, type SnapshotFrom } from "xstate";
+import { ConnectionState, ConnectionType } from "../src/constants.js";
+import type { ProtocolError } from "../src/errors.js";
+import type { Event, RejectConnection, RejectData } from "../src/events.js";
+import { ProtocolCore, type InputPhase, type PeerEvent, type ProtocolCoreOptions } from "./protocol-core.js";
+
+export interface ConnectionMachineInput extends ProtocolCoreOptions {
+  /** Which side this endpoint plays. */
+  type: ConnectionType;
+  /** Also send `ws.event` / `ws.output` / `ws.error` to the parent actor (for invoked children). */
+  notifyParent?: boolean;
+}
+
+export interface ConnectionMachineContext {
+  readonly role: ConnectionType;
+  /** Codec state: handshake parser, frame decoder/encoder, buffered input. Not serializable. */
+  readonly core: ProtocolCore;
+  readonly notifyParent: boolean;
+  /** The close code received from the peer or produced locally for it (1005, 1006, a failure). */
+  readonly closeCode: number | null;
+  /** Why the peer's input was refused, once it was (RFC 6455 §7.1.7 "fail the connection"). */
+  readonly failure: string | null;
+}
+
+export type ConnectionMachineEvent =
+  | { type: "ws.receive"; data: Uint8Array | null }
+  | { type: "ws.send"; event: Event }
+  | PeerEvent;
+
+export type ConnectionMachineEmitted =
+  | { type: "ws.event"; event: Event }
+  | { type: "ws.output"; data: Uint8Array }
+  | { type: "ws.error"; error: ProtocolError };
+
+type Deliverable = ConnectionMachineEmitted;
+
+/** The names of the sendable events, for the `sends` guard. */
+type SendableName =
+  | "Request"
+  | "AcceptConnection"
+  | "RejectConnection"
+  | "RejectData"
+  | "Message"
+  | "Ping"
+  | "Pong"
+  | "CloseConnection";
+
+/**
+ * Server: a rejection's head is written; with a body to follow the connection is REJECTING,
+ * without one it is over (wsproto's behaviour).
+ */
+const rejectionTransitions = [
+  {
+    guard: and(["rejectionHasBody", { type: "canSend", params: { kinds: ["RejectConnection"] } }]),
+    target: "#wsConnection.REJECTING.sendingBody",
+    actions: "writePrepared",
+  },
+  { guard: { type: "canSend", params: { kinds: ["RejectConnection"] } }, target: "#wsConnection.CLOSED", actions: "writePrepared" },
+] as const;
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionMachineContext,
+    events: {} as ConnectionMachineEvent,
+    emitted: {} as ConnectionMachineEmitted,
+    input: {} as ConnectionMachineInput,
+  },
+  guards: {
+    startsOpen: ({ context }) => context.core.framesOnly,
+    isClient: ({ context }) => context.role === ConnectionType.CLIENT,
+    /**
+     * The event to send is of this kind and can be encoded: `prepareSend` builds its bytes (or
+     * throws LocalProtocolError, and then no transition is taken).
+     */
+    canSend: ({ context, event }, params: { kinds: readonly SendableName[] }) => {
+      if (event.type !== "ws.send") return false;
+      if (!params.kinds.includes(sendableName(event.event))) return false;
+      return context.core.prepareSend(event.event) === null;
+    },
+    rejectionHasBody: ({ event }) => {
+      if (event.type === "peer.rejected") return event.reject.hasBody;
+      if (event.type === "ws.send") return (event.event as RejectConnection).hasBody;
+      return false;
+    },
+    finishesRejectionBody: ({ event }) =>
+      event.type === "ws.send" && (event.event as RejectData).bodyFinished,
+  },
+  actions: {
+    /** Write the bytes `canSend` prepared for this event. */
+    writePrepared: enqueueActions(({ context, enqueue }) => {
+      deliver(enqueue, context, { type: "ws.output", data: context.core.takePrepared() });
+    }),
+    /** Buffer received bytes (or EOF) and read as much as this phase reads. */
+    readInput: enqueueActions(({ context, event, enqueue }, params: { phase: InputPhase }) => {
+      if (event.type !== "ws.receive") return;
+      const error = context.core.receive(event.data);
+      if (error !== null) {
+        deliver(enqueue, context, { type: "ws.error", error });
+        return;
+      }
+      drainInput(enqueue, context, params.phase);
+    }),
+    /** Read what is already buffered, as the state just entered reads input. */
+    drain: enqueueActions(({ context, enqueue }, params: { phase: InputPhase }) => {
+      drainInput(enqueue, context, params.phase);
+    }),
+    /** The frame layer starts: decoder and encoder with the negotiated extensions. */
+    openFrames: ({ context }) => context.core.openFrames(),
+    /** Record what lifecycle-relevant thing the peer did, for inspection and persistence. */
+    recordPeerEvent: enqueueActions(({ event, enqueue }) => {
+      if (event.type === "peer.close") enqueue.assign({ closeCode: event.code });
+      else if (event.type === "peer.protocolError") enqueue.assign({ closeCode: event.code, failure: event.reason });
+      else if (event.type === "transport.eof") enqueue.assign(({ context }) => ({ closeCode: context.closeCode ?? 1006 }));
+      else if (event.type === "peer.handshakeFailed") enqueue.assign({ failure: event.message });
+    }),
+    /** No state accepts this `ws.send` (or its event is invalid): report, change nothing. */
+    refuseSend: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== "ws.send") return;
+      const state = topLevelState(self.getSnapshot().value);
+      deliver(enqueue, context, { type: "ws.error", error: context.core.refusal(event.event, state) });
+    }),
+  },
+}).createMachine({
+  id: "wsConnection",
+  context: ({ input }) => ({
+    role: input.type,
+    core: new ProtocolCore(input.type, input),
+    notifyParent: input.notifyParent ?? false,
+    closeCode: null,
+    failure: null,
+  }),
+  on: {
+    // Reached only when the current state has no transition for this event: the ladder refuses it.
+    "ws.send": { actions: "refuseSend" },
+  },
+  initial: "CONNECTING",
+  states: {
+    CONNECTING: {
+      initial: "choosingRole",
+      on: {
+        // RFC 6455 §7.1.5: the transport closed before the handshake finished; wsmachine reports 1006.
+        "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
+      },
+      states: {
+        choosingRole: {
+          always: [
+            // `Connection`: another stack did the handshake (RFC 8441, a proxy, …).
+            { guard: "startsOpen", target: "#wsConnection.OPEN" },
+            { guard: "isClient", target: "readyToRequest" },
+            { target: "awaitingRequest" },
+          ],
+        },
+        // Client, RFC 6455 §4.1: nothing sent yet.
+        readyToRequest: {
+          on: {
+            "ws.send": { guard: { type: "canSend", params: { kinds: ["Request"] } }, target: "awaitingResponse", actions: "writePrepared" },
+            "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
+          },
+        },
+        // Client: the upgrade request is out; read the response (1xx informational ones are skipped).
+        awaitingResponse: {
+          entry: { type: "drain", params: { phase: "awaitingResponse" } },
+          on: {
+            "ws.receive": { actions: { type: "readInput", params: { phase: "awaitingResponse" } } },
+            "peer.accepted": { target: "#wsConnection.OPEN" },
+            "peer.rejected": [
+              { guard: "rejectionHasBody", target: "#wsConnection.REJECTING.receivingBody" },
+              { target: "#wsConnection.CLOSED" },
+            ],
+            "peer.handshakeFailed": { target: "#wsConnection.CLOSED", actions: "recordPeerEvent" },
+          },
+        },
+        // Server, RFC 6455 §4.2.1: read the upgrade request.
+        awaitingRequest: {
+          entry: { type: "drain", params: { phase: "awaitingRequest" } },
+          on: {
+            "ws.receive": { actions: { type: "readInput", params: { phase: "awaitingRequest" } } },
+            "peer.request": { target: "requestReceived" },
+            "peer.handshakeFailed": { target: "requestInvalid", actions: "recordPeerEvent" },
+          },
+        },
+        // Server: the application decides (RFC 6455 §4.2.2). Bytes that arrive meanwhile are kept:
+        // they are the client's first frames.
+        requestReceived: {
+          on: {
+            "ws.send": [
+              { guard: { type: "canSend", params: { kinds: ["AcceptConnection"] } }, target: "#wsConnection.OPEN", actions: "writePrepared" },
+              ...rejectionTransitions,
+            ],
+            "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
+          },
+        },
+        // Server: the request was invalid (RemoteProtocolError); only a rejection may follow.
+        requestInvalid: {
+          on: {
+            "ws.send": rejectionTransitions,
+            "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
+          },
+        },
+      },
+    },
+
+    // A rejection whose body is in flight: the server writes it, the client reads it.
+    REJECTING: {
+      initial: "sendingBody",
+      on: {
+        "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
+        "peer.rejectBodyFinished": { target: "CLOSED" },
+      },
+      states: {
+        sendingBody: {
+          on: {
+            "ws.send": [
+              {
+                guard: and(["finishesRejectionBody", { type: "canSend", params: { kinds: ["RejectData"] } }]),
+                target: "#wsConnection.CLOSED",
+                actions: "writePrepared",
+              },
+              { guard: { type: "canSend", params: { kinds: ["RejectData"] } }, actions: "writePrepared" },
+            ],
+            "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
+          },
+        },
+        receivingBody: {
+          entry: { type: "drain", params: { phase: "receivingBody" } },
+          on: {
+            "ws.receive": { actions: { type: "readInput", params: { phase: "receivingBody" } } },
+          },
+        },
+      },
+    },
+
+    // RFC 6455 §5–6: data transfer. Frames in and messages out run the codec directly.
+    OPEN: {
+      entry: "openFrames",
+      initial: "active",
+      on: {
+        // RFC 6455 §7.1.5: no close frame arrived before the transport ended: 1006.
+        "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
+      },
+      states: {
+        active: {
+          entry: { type: "drain", params: { phase: "open" } },
+          on: {
+            "ws.receive": { actions: { type: "readInput", params: { phase: "open" } } },
+            "ws.send": [
+              { guard: { type: "canSend", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writePrepared" },
+              { guard: { type: "canSend", params: { kinds: ["CloseConnection"] } }, target: "#wsConnection.LOCAL_CLOSING", actions: "writePrepared" },
+            ],
+            "peer.close": { target: "#wsConnection.REMOTE_CLOSING", actions: "recordPeerEvent" },
+            "peer.protocolError": { target: "failed", actions: "recordPeerEvent" },
+          },
+        },
+        // RFC 6455 §7.1.7: the peer broke the protocol and the caller was handed a CloseConnection
+        // with the code to fail with. Later input is discarded; the caller answers with a close.
+        failed: {
+          on: {
+            "ws.receive": { actions: { type: "readInput", params: { phase: "failed" } } },
+            "ws.send": [
+              { guard: { type: "canSend", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writePrepared" },
+              { guard: { type: "canSend", params: { kinds: ["CloseConnection"] } }, target: "#wsConnection.LOCAL_CLOSING.failed", actions: "writePrepared" },
+            ],
+          },
+        },
+      },
+    },
+
+    // RFC 6455 §7.1.2: our close frame is out; the peer's data may still arrive until its close.
+    LOCAL_CLOSING: {
+      initial: "awaitingClose",
+      on: {
+        "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
+      },
+      states: {
+        awaitingClose: {
+          entry: { type: "drain", params: { phase: "localClosing" } },
+          on: {
+            "ws.receive": { actions: { type: "readInput", params: { phase: "localClosing" } } },
+            "peer.close": { target: "#wsConnection.CLOSED", actions: "recordPeerEvent" },
+            "peer.protocolError": { target: "failed", actions: "recordPeerEvent" },
+          },
+        },
+        failed: {
+          on: {
+            "ws.receive": { actions: { type: "readInput", params: { phase: "failed" } } },
+          },
+        },
+      },
+    },
+
+    // RFC 6455 §7.1.3: the peer's close frame arrived; we owe it ours. Its later bytes are ignored.
+    REMOTE_CLOSING: {
+      entry: { type: "drain", params: { phase: "remoteClosing" } },
+      on: {
+        "ws.receive": { actions: { type: "readInput", params: { phase: "remoteClosing" } } },
+        "ws.send": { guard: { type: "canSend", params: { kinds: ["CloseConnection"] } }, target: "CLOSED", actions: "writePrepared" },
+        "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
+      },
+    },
+
+    // RFC 6455 §7.1.4: the WebSocket connection is closed; the server tears down TCP first.
+    CLOSED: {
+      type: "final",
+    },
+  },
+});
+
+export type ConnectionActor = ActorRefFrom<typeof connectionMachine>;
+export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
+
+// ---------------------------------------------------------------------------------------------
+
+type Enqueue = Parameters<Parameters<typeof enqueueActions<ConnectionMachineContext, ConnectionMachineEvent, undefined, ConnectionMachineEvent, never, never, never, never, ConnectionMachineEmitted>>[0]>[0]["enqueue"];
+
+/** Emit to listeners (and to the parent, when asked). */
+function deliver(enqueue: Enqueue, context: ConnectionMachineContext, emitted: Deliverable): void {
+  enqueue.emit(emitted);
+  if (context.notifyParent) enqueue.sendParent(emitted);
+}
+
+/**
+ * Hand out every event the buffered input yields in this phase. A lifecycle event (a close
+ * frame, a failure, EOF, the end of the handshake) ends the loop: it is raised so the machine
+ * moves, and the state it enters reads the rest of the input on entry, as that state reads
+ * input (frames after an accepted handshake, nothing after a close). `WSConnection` reads input
+ * itself (lazily, in `events()`), so for it `core.step` is never called from here.
+ */
+function drainInput(enqueue: Enqueue, context: ConnectionMachineContext, phase: InputPhase): void {
+  const core = context.core;
+  if (core.readsOutsideActor) return;
+  for (;;) {
+    const event = core.step(phase);
+    const transition = core.takeTransition();
+    const error = core.takeHandshakeError();
+    if (event !== null) deliver(enqueue, context, { type: "ws.event", event });
+    if (error !== null) deliver(enqueue, context, { type: "ws.error", error });
+    if (transition !== null) {
+      enqueue.raise(transition);
+      return;
+    }
+    if (event === null) return;
+  }
+}
+
+function sendableName(event: Event): SendableName {
+  const type = event.type;
+  if (type === "TextMessage" || type === "BytesMessage") return "Message";
+  return type as SendableName;
+}
+
+/** The top-level state (a `ConnectionState` name) of a snapshot value. */
+export function topLevelState(value: ConnectionSnapshot["value"]): ConnectionState {
+  return (typeof value === "string" ? value : Object.keys(value)[0]) as ConnectionState;
+}
+
+void ConnectionState;

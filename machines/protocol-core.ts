@@ -1,0 +1,446 @@
+/**
+ * What the connection statechart's actions do on the wire: the codec state of one connection
+ * (handshake parser, frame decoder and encoder, buffered input) and the steps that turn input
+ * into events and events into bytes.
+ *
+ * The core never decides the lifecycle. `step(phase)` is told how the current state reads input
+ * and reports, besides the event it produced, the lifecycle `PeerEvent` the statechart must take
+ * (a request, a close frame, a failure, EOF). Both drivers use it the same way:
+ * - the statechart's own actions, when the machine runs as an actor (`ws.receive`);
+ * - `WSConnection`, which calls `step` directly in `events()` so that a data frame costs no
+ *   `actor.send`, and sends the actor only the `PeerEvent`s.
+ */
+import { CloseReason, ConnectionType, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../src/constants.js";
+import { LocalProtocolError, RemoteProtocolError } from "../src/errors.js";
+import {
+  AcceptConnection,
+  BytesMessage,
+  CloseConnection,
+  Event,
+  Message,
+  Ping,
+  Pong,
+  RejectConnection,
+  RejectData,
+  Request,
+  TextMessage,
+} from "../src/events.js";
+import type { Extension } from "../codec/extension.js";
+import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../codec/frame.js";
+import { FrameDecoder } from "../codec/frame-decoder.js";
+import { FrameEncoder } from "../codec/frame-encoder.js";
+import type { Headers } from "../codec/headers.js";
+import * as handshake from "../codec/handshake/index.js";
+
+/**
+ * How the current state reads input. The statechart names the phase in each state's actions,
+ * so the way each state treats the peer's bytes is visible in the chart.
+ */
+export type InputPhase =
+  | "buffering" // keep bytes for later (before the request is sent or answered); EOF ends it
+  | "awaitingRequest" // server: parse the upgrade request
+  | "awaitingResponse" // client: parse the upgrade response
+  | "receivingBody" // client: read a rejection's body
+  | "open" // frames
+  | "localClosing" // frames, until the peer's close
+  | "remoteClosing" // the peer closed: ignore bytes, wait for EOF
+  | "failed"; // the peer broke the protocol: discard bytes, wait for EOF
+
+/** Lifecycle changes caused by the peer, as statechart events. */
+export type PeerEvent =
+  | { type: "peer.request"; request: Request }
+  | { type: "peer.accepted"; accept: AcceptConnection }
+  | { type: "peer.rejected"; reject: RejectConnection }
+  | { type: "peer.rejectBodyFinished" }
+  | { type: "peer.handshakeFailed"; message: string }
+  | { type: "peer.close"; code: number; reason: string | null }
+  | { type: "peer.protocolError"; code: number; reason: string }
+  | { type: "transport.eof" };
+
+export interface ProtocolCoreOptions {
+  /** Largest incoming message, after decompression (default 64 MiB); past it: close 1009. */
+  maxMessageSize?: number;
+  /** Largest HTTP head of the opening handshake (default 16 KiB). */
+  maxHandshakeHeadSize?: number;
+  /** Start in OPEN: the handshake was done by another stack (`Connection`). */
+  framesOnly?: { extensions?: readonly Extension[]; trailingData?: Uint8Array };
+  /**
+   * False when `WSConnection` reads input itself in `events()`; the statechart's actions then
+   * leave input alone. Internal.
+   */
+  readInputInActor?: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class ProtocolCore {
+  readonly role: ConnectionType;
+  readonly client: boolean;
+  readonly framesOnly: boolean;
+  readonly readsOutsideActor: boolean;
+  readonly maxMessageSize: number;
+  private readonly maxHandshakeHeadSize: number | undefined;
+
+  // Input. Before OPEN, bytes wait in `heldInput`; from OPEN on they go straight to the decoder.
+  private heldInput: Uint8Array[] = [];
+  private eofReceived = false;
+  private headParser: handshake.HttpHeadParser | null = null;
+  private bodyReader: handshake.RejectionBodyReader | null = null;
+  private decoder: FrameDecoder | null = null;
+  private encoder: FrameEncoder | null = null;
+
+  // What the handshake settled.
+  private clientOffer: handshake.ClientOffer | null = null;
+  private receivedRequest: Request | null = null;
+  private extensions: readonly Extension[] = [];
+
+  // Results handed to the driver by `take…` after a step or a prepared send.
+  private transition: PeerEvent | null = null;
+  private handshakeError: RemoteProtocolError | null = null;
+  private prepared: { event: Event; bytes: Uint8Array | null; error: LocalProtocolError | null; commit: (() => void) | null } | null =
+    null;
+
+  constructor(role: ConnectionType, options: ProtocolCoreOptions = {}) {
+    this.role = role;
+    this.client = role === ConnectionType.CLIENT;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
+    this.readsOutsideActor = options.readInputInActor === false;
+    this.framesOnly = options.framesOnly !== undefined;
+    if (options.framesOnly !== undefined) {
+      this.extensions = options.framesOnly.extensions ?? [];
+      const trailing = options.framesOnly.trailingData;
+      if (trailing !== undefined && trailing.length > 0) this.heldInput.push(trailing);
+    }
+  }
+
+  // -- input --------------------------------------------------------------------------------
+
+  /**
+   * Buffer received bytes, or note EOF (`null`). Returns the error to raise for bytes after EOF.
+   * Nothing is parsed here: `step` parses, as the state reads input.
+   */
+  receive(data: Uint8Array | null): LocalProtocolError | null {
+    if (this.eofReceived) {
+      if (data === null) return null;
+      return new LocalProtocolError("receiveData() got bytes after the transport was closed (receiveData(null))");
+    }
+    if (data === null) {
+      this.eofReceived = true;
+    } else if (data.length > 0) {
+      if (this.decoder !== null) this.decoder.receiveBytes(data);
+      else this.heldInput.push(data);
+    }
+    return null;
+  }
+
+  /** True once `receive(null)` was called. */
+  get eof(): boolean {
+    return this.eofReceived;
+  }
+
+  /**
+   * Produce the next event the buffered input yields in `phase`, or null when it yields none
+   * now. A lifecycle change is left for `takeTransition()`, a handshake error for
+   * `takeHandshakeError()`; both may come with or without an event.
+   */
+  step(phase: InputPhase): Event | null {
+    switch (phase) {
+      case "open":
+      case "localClosing":
+        return this.readFrame();
+      case "awaitingRequest":
+        return this.readRequest();
+      case "awaitingResponse":
+        return this.readResponse();
+      case "receivingBody":
+        return this.readRejectionBody();
+      case "buffering":
+        return this.eofWhileConnecting();
+      case "remoteClosing":
+      case "failed":
+        // RFC 6455 §7.1.7 / wsproto: after the peer's close or a failure, its bytes are dropped.
+        this.discardInput();
+        if (this.eofReceived && this.transition === null) this.transition = EOF;
+        return null;
+    }
+  }
+
+  takeTransition(): PeerEvent | null {
+    const transition = this.transition;
+    this.transition = null;
+    return transition;
+  }
+
+  takeHandshakeError(): RemoteProtocolError | null {
+    const error = this.handshakeError;
+    this.handshakeError = null;
+    return error;
+  }
+
+  /** Server: the request was parsed by another HTTP stack (node:http's 'upgrade'). */
+  initiateUpgrade(headers: Headers, target: string): Request | null {
+    try {
+      const request = handshake.requestFromParsedHead(headers, target);
+      this.receivedRequest = request;
+      this.transition = { type: "peer.request", request };
+      return request;
+    } catch (error) {
+      this.failHandshake(error);
+      return null;
+    }
+  }
+
+  private readFrame(): Event | null {
+    const decoder = this.decoder;
+    if (decoder === null) return null;
+    let frame: Frame | null;
+    try {
+      frame = decoder.nextFrame();
+    } catch (error) {
+      if (!(error instanceof ParseFailed)) throw error;
+      // RFC 6455 §7.1.7: fail the connection; the caller answers with `response()`.
+      this.transition = { type: "peer.protocolError", code: error.code, reason: error.message };
+      return new CloseConnection({ code: error.code, reason: error.message });
+    }
+    if (frame === null) {
+      if (!this.eofReceived) return null;
+      // RFC 6455 §7.1.5: the transport closed without a close frame: code 1006.
+      this.transition = EOF;
+      return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
+    }
+    switch (frame.opcode) {
+      case Opcode.TEXT:
+        return new TextMessage({
+          data: frame.payload as string,
+          frameFinished: frame.frameFinished,
+          messageFinished: frame.messageFinished,
+        });
+      case Opcode.BINARY:
+        return new BytesMessage({
+          data: frame.payload as Uint8Array,
+          frameFinished: frame.frameFinished,
+          messageFinished: frame.messageFinished,
+        });
+      case Opcode.PING:
+        return new Ping({ payload: frame.payload as Uint8Array });
+      case Opcode.PONG:
+        return new Pong({ payload: frame.payload as Uint8Array });
+      case Opcode.CLOSE: {
+        const close = frame.payload as ClosePayload;
+        this.transition = { type: "peer.close", code: close.code, reason: close.reason };
+        return new CloseConnection({ code: close.code, reason: close.reason });
+      }
+      default:
+        return null;
+    }
+  }
+
+  private readRequest(): Event | null {
+    const head = this.readHead("request");
+    if (head === null) return this.eofWhileConnecting();
+    try {
+      const request = handshake.validateUpgradeRequest(head);
+      this.receivedRequest = request;
+      this.transition = { type: "peer.request", request };
+      return request;
+    } catch (error) {
+      this.failHandshake(error);
+      return null;
+    }
+  }
+
+  private readResponse(): Event | null {
+    for (;;) {
+      const head = this.readHead("response");
+      if (head === null) return this.eofWhileConnecting();
+      const offer = this.clientOffer;
+      if (offer === null) throw new Error("internal: response read before the request was sent");
+      try {
+        const outcome = handshake.validateUpgradeResponse(head, offer);
+        if (outcome === null) continue; // RFC 9110 §15.2: a 1xx informational response; wait for the final one
+        if (outcome instanceof AcceptConnection) {
+          this.extensions = outcome.extensions;
+          this.transition = { type: "peer.accepted", accept: outcome };
+          return outcome;
+        }
+        this.bodyReader = handshake.rejectionBodyReader(head);
+        this.transition = { type: "peer.rejected", reject: outcome.reject };
+        return outcome.reject;
+      } catch (error) {
+        this.failHandshake(error);
+        return null;
+      }
+    }
+  }
+
+  private readRejectionBody(): Event | null {
+    const reader = this.bodyReader;
+    if (reader === null) return null;
+    try {
+      while (this.heldInput.length > 0) reader.push(this.heldInput.shift()!);
+      if (this.eofReceived) reader.end();
+      const chunk = reader.next();
+      if (chunk === null) {
+        if (this.eofReceived) {
+          this.transition = EOF;
+          return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
+        }
+        return null;
+      }
+      if (chunk.bodyFinished) this.transition = { type: "peer.rejectBodyFinished" };
+      return chunk;
+    } catch (error) {
+      this.failHandshake(error);
+      return null;
+    }
+  }
+
+  /** Feed held bytes to the head parser; the bytes after a complete head stay held. */
+  private readHead(kind: "request" | "response"): handshake.HttpHead | null {
+    if (this.headParser === null) this.headParser = new handshake.HttpHeadParser({ kind, maxHeadSize: this.maxHandshakeHeadSize });
+    const parser = this.headParser;
+    while (this.heldInput.length > 0) {
+      const head = parser.push(this.heldInput.shift()!);
+      if (head !== null) {
+        const rest = parser.takeRest();
+        if (rest.length > 0) this.heldInput.unshift(rest);
+        this.headParser = null;
+        return head;
+      }
+    }
+    return null;
+  }
+
+  /** BEHAVIOR.md row 3: EOF before the handshake finished closes with 1006. */
+  private eofWhileConnecting(): Event | null {
+    if (!this.eofReceived || this.transition !== null) return null;
+    this.transition = EOF;
+    return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
+  }
+
+  private failHandshake(error: unknown): void {
+    if (!(error instanceof RemoteProtocolError)) throw error;
+    this.handshakeError = error;
+    this.transition = { type: "peer.handshakeFailed", message: error.message };
+  }
+
+  private discardInput(): void {
+    this.heldInput.length = 0;
+    this.decoder = null;
+  }
+
+  /** Entering OPEN: the frame layer starts with what the handshake negotiated. */
+  openFrames(): void {
+    const enabled = this.extensions;
+    this.decoder = new FrameDecoder({ client: this.client, maxMessageSize: this.maxMessageSize, extensions: enabled });
+    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled });
+    for (const chunk of this.heldInput) this.decoder.receiveBytes(chunk);
+    this.heldInput.length = 0;
+  }
+
+  // -- output -------------------------------------------------------------------------------
+
+  /**
+   * Encode `event` without committing it: the statechart's `canSend` guard calls this, and the
+   * transition is taken only if it succeeds; `takePrepared` then commits. Returns the
+   * LocalProtocolError that refuses the event, or null.
+   */
+  prepareSend(event: Event): LocalProtocolError | null {
+    if (this.prepared !== null && this.prepared.event === event) return this.prepared.error;
+    let bytes: Uint8Array | null = null;
+    let commit: (() => void) | null = null;
+    let error: LocalProtocolError | null = null;
+    try {
+      if (event instanceof Request) {
+        const built = handshake.buildUpgradeRequest(event);
+        bytes = built.bytes;
+        commit = () => {
+          this.clientOffer = built.offer;
+        };
+      } else if (event instanceof AcceptConnection) {
+        const request = this.receivedRequest;
+        if (request === null) throw new LocalProtocolError("AcceptConnection needs a received Request");
+        const built = handshake.buildAcceptResponse(request, event);
+        bytes = built.bytes;
+        commit = () => {
+          this.extensions = built.extensions;
+        };
+      } else if (event instanceof RejectConnection) {
+        bytes = handshake.buildRejectResponse(event);
+      } else if (event instanceof RejectData) {
+        bytes = handshake.buildRejectBody(event);
+      } else if (event instanceof Message || event instanceof Ping || event instanceof Pong) {
+        bytes = this.encodeData(event);
+      } else if (event instanceof CloseConnection) {
+        bytes = this.encodeClose(event);
+      } else {
+        throw new LocalProtocolError(`${describe(event)} is not an event that can be sent`);
+      }
+    } catch (caught) {
+      if (!(caught instanceof LocalProtocolError)) throw caught;
+      error = caught;
+    }
+    this.prepared = { event, bytes, error, commit };
+    return error;
+  }
+
+  /** Commit the prepared send and return its bytes. */
+  takePrepared(): Uint8Array {
+    const prepared = this.prepared;
+    this.prepared = null;
+    if (prepared === null || prepared.bytes === null) throw new Error("internal: no prepared send");
+    prepared.commit?.();
+    return prepared.bytes;
+  }
+
+  /** The LocalProtocolError for an event no transition accepted in `state`. */
+  refusal(event: Event, state: ConnectionState): LocalProtocolError {
+    const prepared = this.prepared;
+    this.prepared = null;
+    if (prepared !== null && prepared.event === event && prepared.error !== null) return prepared.error;
+    return new LocalProtocolError(`${describe(event)} cannot be sent by a ${this.role} in state ${state}`);
+  }
+
+  /**
+   * Encode a data or ping/pong frame (OPEN). `WSConnection` calls this directly: a message
+   * costs no `actor.send`. Throws LocalProtocolError (and changes nothing) for an invalid one.
+   */
+  encodeData(event: Event): Uint8Array {
+    const encoder = this.encoder;
+    if (encoder === null) throw new LocalProtocolError(`${describe(event)} cannot be sent before the connection is open`);
+    if (event instanceof TextMessage) return encoder.text(event.data, event.messageFinished);
+    if (event instanceof BytesMessage) return encoder.binary(event.data, event.messageFinished);
+    if (event instanceof Ping) return encoder.ping(event.payload);
+    if (event instanceof Pong) return encoder.pong(event.payload);
+    if (event instanceof Message) {
+      const data: unknown = event.data;
+      if (typeof data === "string") return encoder.text(data, event.messageFinished);
+      if (data instanceof Uint8Array) return encoder.binary(data, event.messageFinished);
+    }
+    throw new LocalProtocolError(`${describe(event)} is not a message, ping or pong`);
+  }
+
+  private encodeClose(event: CloseConnection): Uint8Array {
+    const encoder = this.encoder;
+    if (encoder === null) throw new LocalProtocolError("CloseConnection cannot be sent before the connection is open");
+    // wsproto: 1005 ("no status received") means a close frame without a body (RFC 6455 §7.1.5),
+    // which is what `response()` to an empty close frame must send.
+    if (event.code === CloseReason.NO_STATUS_RCVD) {
+      if (event.reason !== null && event.reason !== "") {
+        throw new LocalProtocolError("a close frame without a status code cannot carry a reason (RFC 6455 §5.5.1)");
+      }
+      return encoder.close();
+    }
+    return encoder.close(event.code, event.reason ?? "");
+  }
+}
+
+const EOF: PeerEvent = Object.freeze({ type: "transport.eof" });
+
+function describe(event: unknown): string {
+  if (event instanceof Event) return event.type;
+  return `${Object.prototype.toString.call(event)} (not a wsmachine Event)`;
+}
+
+void EMPTY;

@@ -1,0 +1,260 @@
+/**
+ * The wsproto-style facade over the connection statechart: `WSConnection` (handshake and
+ * frames) and `Connection` (frames only). See ../shared/API.md.
+ *
+ * When the state changes (wsproto issue #181): at the moment the event that causes the change
+ * is produced.
+ * - During the opening handshake (CONNECTING, and a client's REJECTING), `receiveData` parses at
+ *   once, as wsproto does: a received Request, AcceptConnection or RejectConnection changes the
+ *   state inside `receiveData`, and a RemoteProtocolError is raised from `receiveData`.
+ * - From OPEN on, `receiveData` only buffers; `events()` parses. A close frame moves the state
+ *   when `events()` yields its CloseConnection, a protocol failure when it yields the failure's
+ *   CloseConnection, and EOF (`receiveData(null)`) when `events()` reaches it, after every frame
+ *   received before it.
+ * - `send` changes the state before it returns the bytes.
+ *
+ * Per-message work does not go through the actor: in OPEN, `send` encodes messages and
+ * `events()` decodes frames with the codec directly. The actor is sent only lifecycle events,
+ * and its state is the only record of where the connection is.
+ */
+import { createActor, type Actor, type InspectionEvent, type Observer } from "xstate";
+import { connectionMachine, topLevelState, type ConnectionSnapshot } from "../machines/connection.js";
+import type { InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
+import type { Extension } from "../codec/extension.js";
+import type { Headers } from "../codec/headers.js";
+import { ConnectionState, ConnectionType } from "./constants.js";
+import { LocalProtocolError, type ProtocolError } from "./errors.js";
+import { BytesMessage, Event, Message, Ping, Pong, TextMessage } from "./events.js";
+
+export interface ConnectionOptions {
+  /** Largest incoming message in bytes, after decompression (default 64 MiB); past it: close 1009. */
+  maxMessageSize?: number;
+  /** Largest HTTP head of the opening handshake (default 16 KiB). */
+  maxHandshakeHeadSize?: number;
+  /** An XState inspection observer, passed to the actor (`createActor(machine, { inspect })`). */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+export interface FramesOnlyOptions extends ConnectionOptions {
+  /** Extensions already negotiated by whoever did the handshake. */
+  extensions?: Extension[];
+  /** Bytes received after the handshake, to be read as frames. */
+  trailingData?: Uint8Array;
+}
+
+/** Phases whose input is parsed in `receiveData` (the handshake, as wsproto). */
+function parsesEagerly(phase: InputPhase | null): boolean {
+  return phase === "awaitingRequest" || phase === "awaitingResponse" || phase === "receivingBody" || phase === "buffering";
+}
+
+/** Map a statechart snapshot to how its state reads input (the phases of `ProtocolCore.step`). */
+function inputPhase(snapshot: ConnectionSnapshot): InputPhase | null {
+  const value = snapshot.value;
+  if (typeof value === "string") return value === "REMOTE_CLOSING" ? "remoteClosing" : null;
+  const top = topLevelState(value);
+  const sub = (value as Record<string, string>)[top];
+  switch (top) {
+    case "CONNECTING":
+      if (sub === "awaitingRequest" || sub === "awaitingResponse") return sub;
+      return "buffering";
+    case "REJECTING":
+      return sub === "receivingBody" ? "receivingBody" : "buffering";
+    case "OPEN":
+      return sub === "failed" ? "failed" : "open";
+    case "LOCAL_CLOSING":
+      return sub === "failed" ? "failed" : "localClosing";
+    default:
+      return null;
+  }
+}
+
+abstract class ConnectionEndpoint {
+  /** The running XState actor behind this connection (subscribe to it, or inspect it). */
+  readonly actor: Actor<typeof connectionMachine>;
+  protected readonly core: ProtocolCore;
+
+  private currentState: ConnectionState = ConnectionState.CONNECTING;
+  private phase: InputPhase | null = null;
+  /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
+  private readonly produced: Event[] = [];
+  private producedIndex = 0;
+  /** Collects the actor's `ws.output` / `ws.error` while `send` runs. */
+  private output: Uint8Array[] = [];
+  private refusal: ProtocolError | null = null;
+
+  protected constructor(type: ConnectionType, options: ConnectionOptions, framesOnly?: FramesOnlyOptions) {
+    if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
+      throw new LocalProtocolError(`connection type must be "client" or "server", not ${String(type)}`);
+    }
+    this.actor = createActor(connectionMachine, {
+      input: {
+        type,
+        maxMessageSize: options.maxMessageSize,
+        maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+        readInputInActor: false,
+        framesOnly:
+          framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
+      },
+      inspect: options.inspect,
+    });
+    this.actor.subscribe((snapshot) => {
+      this.currentState = topLevelState(snapshot.value);
+      this.phase = inputPhase(snapshot);
+    });
+    this.actor.on("ws.output", (emitted) => {
+      this.output.push(emitted.data);
+    });
+    this.actor.on("ws.error", (emitted) => {
+      this.refusal = emitted.error;
+    });
+    this.actor.start();
+    this.core = this.actor.getSnapshot().context.core;
+  }
+
+  /** Where the connection is in its lifecycle: the statechart's top-level state. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /**
+   * The bytes to write to the peer for `event`. Raises LocalProtocolError, changing nothing,
+   * when the event cannot be sent in this state or is invalid.
+   */
+  send(event: Event): Uint8Array {
+    const phase = this.phase;
+    // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
+    if ((phase === "open" || (phase === "failed" && this.currentState === ConnectionState.OPEN)) && isDataEvent(event)) {
+      return this.core.encodeData(event);
+    }
+    if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${String(event)}`);
+    if (this.currentState === ConnectionState.CLOSED) {
+      throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
+    }
+    this.output = [];
+    this.refusal = null;
+    this.actor.send({ type: "ws.send", event });
+    const refusal = this.refusal as ProtocolError | null;
+    if (refusal !== null) {
+      this.refusal = null;
+      throw refusal;
+    }
+    return concat(this.output);
+  }
+
+  /**
+   * Bytes received from the peer, or null when the transport was closed (EOF). An empty chunk
+   * is not EOF. Once OPEN, the chunk is read by `events()` and may be unmasked in place: the
+   * connection takes ownership of it (pass a copy if you reuse the buffer).
+   */
+  receiveData(data: Uint8Array | null): void {
+    if (this.currentState === ConnectionState.CLOSED) {
+      if (data === null) return; // BEHAVIOR.md row 2: EOF after the end is no news
+      throw new LocalProtocolError("receiveData() called after the connection was CLOSED");
+    }
+    if (data !== null && !(data instanceof Uint8Array)) {
+      throw new LocalProtocolError(`receiveData() takes a Uint8Array or null, not ${typeof data}`);
+    }
+    const error = this.core.receive(data);
+    if (error !== null) throw error;
+    if (parsesEagerly(this.phase)) this.readHandshake();
+  }
+
+  /** Yields every pending event once, then ends. */
+  *events(): Generator<Event, void, undefined> {
+    const produced = this.produced;
+    for (;;) {
+      if (this.producedIndex < produced.length) {
+        const event = produced[this.producedIndex++]!;
+        if (this.producedIndex === produced.length) {
+          produced.length = 0;
+          this.producedIndex = 0;
+        }
+        yield event;
+        continue;
+      }
+      const phase = this.phase;
+      if (phase === null || parsesEagerly(phase)) return;
+      const event = this.core.step(phase);
+      const transition = this.core.takeTransition();
+      if (transition !== null) this.actor.send(transition);
+      if (event !== null) yield event;
+      else if (transition === null) return;
+    }
+  }
+
+  /** Parse handshake input at once (wsproto's behaviour), until OPEN or out of input. */
+  private readHandshake(): void {
+    const core = this.core;
+    while (parsesEagerly(this.phase)) {
+      const event = core.step(this.phase!);
+      const transition = core.takeTransition();
+      const error = core.takeHandshakeError();
+      if (event !== null) this.produced.push(event);
+      if (transition !== null) this.actor.send(transition);
+      if (error !== null) throw error;
+      if (event === null && transition === null) return;
+    }
+  }
+
+  protected deliverPeerEvent(event: Event | null, transition: PeerEvent | null): void {
+    if (event !== null) this.produced.push(event);
+    if (transition !== null) this.actor.send(transition);
+  }
+}
+
+function isDataEvent(event: Event): boolean {
+  return event instanceof TextMessage || event instanceof BytesMessage || event instanceof Ping || event instanceof Pong || event instanceof Message;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * A WebSocket connection, client or server, from the opening handshake to the close: wsproto's
+ * `WSConnection`.
+ */
+export class WSConnection extends ConnectionEndpoint {
+  constructor(type: ConnectionType, options: ConnectionOptions = {}) {
+    super(type, options);
+  }
+
+  /**
+   * Server: the HTTP upgrade request was already parsed by another HTTP stack (e.g. node:http's
+   * 'upgrade' event). Validates it as if it had been received; `events()` then yields the
+   * Request. Raises RemoteProtocolError (with its `eventHint`) for an invalid request.
+   */
+  initiateUpgradeConnection(headers: Headers, target: string): void {
+    if (this.core.role !== ConnectionType.SERVER) {
+      throw new LocalProtocolError("initiateUpgradeConnection() is for servers");
+    }
+    const snapshot = this.actor.getSnapshot();
+    if (!snapshot.matches({ CONNECTING: "awaitingRequest" })) {
+      throw new LocalProtocolError(`initiateUpgradeConnection() needs a server awaiting its request, not state ${this.state}`);
+    }
+    const request = this.core.initiateUpgrade(headers, target);
+    const transition = this.core.takeTransition();
+    const error = this.core.takeHandshakeError();
+    this.deliverPeerEvent(request, transition);
+    if (error !== null) throw error;
+  }
+}
+
+/**
+ * A connection that starts OPEN and speaks frames only: for when another stack did the
+ * handshake (HTTP/2 RFC 8441, a proxy, …). wsproto's `Connection`.
+ */
+export class Connection extends ConnectionEndpoint {
+  constructor(type: ConnectionType, options: FramesOnlyOptions = {}) {
+    super(type, options, options);
+  }
+}
