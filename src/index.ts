@@ -14,6 +14,8 @@ export {
   Ping,
   Pong,
 } from "./events.js";
+export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOptions } from "./connection.js";
+export { connectionMachine, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor } from "../machines/connection.js";
 export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";
 export type { Headers } from "../codec/headers.js";
