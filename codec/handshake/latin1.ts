@@ -5,7 +5,8 @@
  * Interface:
  * ```ts
  * decodeLatin1(bytes: Uint8Array, start?: number, end?: number): string
- * encodeLatin1(s: string): Uint8Array   // throws RangeError on a char above U+00FF
+ * encodeLatin1(s: string): Uint8Array   // throws RangeError on a char above U+00FF; a view into a shared slab
+ * allocBytes(n: number): Uint8Array     // fresh zeroed bytes, small ones carved from a shared slab
  * ```
  *
  * `TextDecoder("latin1")` is in fact windows-1252 (WHATWG Encoding), which maps 0x80–0x9F to
@@ -19,8 +20,6 @@ try {
 } catch {
   decoder = null;
 }
-
-const ENCODER = new TextEncoder();
 
 /** Any char outside U+0000–U+00FF: the windows-1252 decoding differs from latin1 there. */
 function hasWideChar(s: string): boolean {
@@ -47,19 +46,45 @@ export function decodeLatin1(bytes: Uint8Array, start = 0, end = bytes.length): 
   return decodeSlow(view);
 }
 
-/** Encode a latin1 string (each char ≤ U+00FF) as bytes. */
+/**
+ * Output heads are carved from shared 16 KiB slabs: allocating a Uint8Array over 64 bytes costs
+ * V8 far more (an off-heap backing store) than encoding a whole head. Every region is handed out
+ * once and never reused, so the returned views are the caller's to keep; a view keeps its slab
+ * alive, which bounds the waste to 16 KiB per retained head.
+ */
+const SLAB_SIZE = 16 * 1024;
+const MAX_POOLED = 4 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabOffset = 0;
+
+/** A fresh (zeroed, never shared) Uint8Array of `n` bytes, carved from a slab when small. */
+export function allocBytes(n: number): Uint8Array {
+  if (n > MAX_POOLED) return new Uint8Array(n);
+  if (slabOffset + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  const view = slab.subarray(slabOffset, slabOffset + n);
+  slabOffset = (slabOffset + n + 7) & ~7;
+  return view;
+}
+
+const ENCODER = new TextEncoder();
+
+/**
+ * Encode a latin1 string (each char ≤ U+00FF) as bytes. ASCII text (the usual head) goes through
+ * TextEncoder.encodeInto, where UTF-8 and latin1 agree; anything else through a plain loop.
+ * Throws RangeError on a char above U+00FF.
+ */
 export function encodeLatin1(s: string): Uint8Array {
   const n = s.length;
-  let ascii = true;
+  const out = allocBytes(n);
+  const r = ENCODER.encodeInto(s, out);
+  if (r.read === n && r.written === n) return out;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c > 0x7f) {
-      if (c > 0xff) throw new RangeError(`character U+${c.toString(16).padStart(4, "0")} is not latin1`);
-      ascii = false;
-    }
+    if (c > 0xff) throw new RangeError(`character U+${c.toString(16).padStart(4, "0")} is not latin1`);
+    out[i] = c;
   }
-  if (ascii) return ENCODER.encode(s);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = s.charCodeAt(i);
   return out;
 }

@@ -6,6 +6,7 @@
  * ```ts
  * WEBSOCKET_GUID: string                       // "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
  * generateNonce(): string                      // base64 of 16 random bytes (crypto.getRandomValues)
+ * toBase64(bytes: Uint8Array): string          // standard base64 with padding
  * generateAcceptToken(key: string): string     // base64(SHA-1(key + GUID)); key as latin1 bytes
  * isValidKey(key: string): boolean             // base64 text of exactly 16 bytes (24 chars, "==")
  * ```
@@ -14,33 +15,65 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { LocalProtocolError } from "../../src/errors.js";
 
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const GUID_BYTES = Uint8Array.from(WEBSOCKET_GUID, (ch) => ch.charCodeAt(0));
 
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64 = new Uint8Array(256);
-for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") B64[ch.charCodeAt(0)] = 1;
+for (const ch of ALPHABET) B64[ch.charCodeAt(0)] = 1;
+/** Two base64 chars per 12-bit value: halves the work of the encoding loop. */
+const PAIRS: string[] = [];
+for (let i = 0; i < 4096; i++) PAIRS.push(ALPHABET[i >> 6]! + ALPHABET[i & 63]!);
 
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
-  return btoa(s);
+/** Standard base64 with padding (btoa's output, without its latin1 string round trip). */
+export function toBase64(bytes: Uint8Array): string {
+  const n = bytes.length;
+  let out = "";
+  let i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += PAIRS[v >> 12]! + PAIRS[v & 4095]!;
+  }
+  if (n - i === 1) {
+    const v = bytes[i]! << 16;
+    out += PAIRS[v >> 12]! + "==";
+  } else if (n - i === 2) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += PAIRS[v >> 12]! + ALPHABET[(v >> 6) & 63]! + "=";
+  }
+  return out;
 }
+
+/**
+ * Random bytes are drawn from crypto.getRandomValues 4 KiB at a time: one call per nonce costs
+ * several microseconds, more than the rest of a handshake. Each byte is handed out once.
+ */
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let poolOffset = POOL_SIZE;
 
 /** A fresh Sec-WebSocket-Key: base64 of 16 random bytes. */
 export function generateNonce(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return toBase64(bytes);
+  if (poolOffset + 16 > POOL_SIZE) {
+    crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
+  const bytes = pool.subarray(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  const nonce = toBase64(bytes);
+  bytes.fill(0);
+  return nonce;
 }
 
 /** Sec-WebSocket-Accept for `key`: base64(SHA-1(key ‖ GUID)). */
 export function generateAcceptToken(key: string): string {
-  const text = key + WEBSOCKET_GUID;
-  const n = text.length;
-  const bytes = new Uint8Array(n);
+  const n = key.length;
+  const bytes = new Uint8Array(n + GUID_BYTES.length);
   for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = key.charCodeAt(i);
     if (c > 0xff) throw new LocalProtocolError("Sec-WebSocket-Key must be a latin1 (in practice ASCII) string");
     bytes[i] = c;
   }
+  bytes.set(GUID_BYTES, n);
   return toBase64(sha1(bytes));
 }
 
