@@ -1,0 +1,500 @@
+/**
+ * Incremental frame decoder (RFC 6455 §5): bytes in, `Frame`s out, no I/O.
+ *
+ * Public interface:
+ *
+ * ```ts
+ * interface FrameDecoderOptions {
+ *   client: boolean;         // we are the client: frames must arrive unmasked (a server requires masked ones)
+ *   maxMessageSize: number;  // bytes per message after extensions, counted across fragments (1009 past it)
+ *   extensions?: readonly Extension[]; // the enabled extensions, in negotiation order
+ *   masker?: Masker;         // default: getMasker() when the decoder is created
+ * }
+ * class FrameDecoder {
+ *   constructor(options: FrameDecoderOptions);
+ *   receiveBytes(chunk: Uint8Array): void;  // keeps a reference; MAY UNMASK THE CHUNK IN PLACE
+ *   nextFrame(): Frame | null;              // null: more bytes needed; throws ParseFailed
+ *   get bufferedAmount(): number;           // received bytes not yet parsed
+ *   get failure(): ParseFailed | null;      // set once a ParseFailed was thrown
+ *   get messageInProgress(): boolean;       // a data message has started and not finished
+ *   takeUnconsumed(): Uint8Array[];         // hands over (and forgets) the unparsed bytes
+ * }
+ * ```
+ *
+ * Frames: see `Frame` in ./frame.ts. Data frames are delivered as their bytes arrive, one
+ * `Frame` per piece (`frameFinished` false until the frame's last byte), so a large frame never
+ * needs a buffer of its announced size; payload that lies within one received chunk is a
+ * subarray of that chunk, unmasked in place (the caller hands the chunk over: it must not reuse
+ * it). A frame whose remaining payload has fully arrived but spans chunks is copied into one
+ * piece when it is small (≤ 16 KiB), so short messages split by the transport still come whole.
+ * Control frames always come whole. No piece is empty except that of an empty frame, or the
+ * last piece of a frame whose text ends inside a code point continued in the next fragment.
+ *
+ * After a ParseFailed (the peer broke the protocol: fail the connection with its `code`), the
+ * decoder is dead: every later call to `nextFrame` or `receiveBytes` throws that same error. An
+ * error thrown by an extension hook that is not a ParseFailed is reported the same way, as a
+ * ParseFailed with code 1011 whose `cause` is the original error.
+ */
+import type { Extension } from "./extension.js";
+import { parseClosePayload } from "./close.js";
+import { type ClosePayload, type Frame, Opcode, ParseFailed, type RsvBits } from "./frame.js";
+import { getMasker, type Masker, rotateMaskKey } from "./mask.js";
+import { Utf8StreamDecoder } from "./utf8.js";
+
+export interface FrameDecoderOptions {
+  /** We are the client: the server must not mask; a server requires masked frames (RFC 6455 §5.1). */
+  client: boolean;
+  /** Most bytes a message may have after extensions (decompressed), counted across fragments. */
+  maxMessageSize: number;
+  /** The enabled extensions: only their RSV bits are allowed, and their hooks see every frame. */
+  extensions?: readonly Extension[];
+  /** How to unmask payloads; defaults to the process-wide masker (see ./mask.ts). */
+  masker?: Masker;
+}
+
+/** A decoded frame or piece of one; a class so every frame has the same hidden shape. */
+class DecodedFrame implements Frame {
+  constructor(
+    readonly opcode: Opcode,
+    readonly payload: Uint8Array | string | ClosePayload,
+    readonly frameFinished: boolean,
+    readonly messageFinished: boolean,
+  ) {}
+}
+
+const EMPTY = new Uint8Array(0);
+
+const READ_HEADER = 0;
+const READ_PAYLOAD = 1;
+
+// RSV bits as a 3-bit number: RSV1 = 4, RSV2 = 2, RSV3 = 1 (their order in the first byte).
+const RSV1 = 4;
+const RSV2 = 2;
+const RSV3 = 1;
+
+/** The eight RsvBits values, so extensions can be asked about a header without allocating. */
+const RSV_BITS: readonly RsvBits[] = Array.from({ length: 8 }, (_, bits) =>
+  Object.freeze({ rsv1: (bits & RSV1) !== 0, rsv2: (bits & RSV2) !== 0, rsv3: (bits & RSV3) !== 0 }),
+);
+
+function rsvBitsToNumber(rsv: RsvBits): number {
+  return (rsv.rsv1 ? RSV1 : 0) | (rsv.rsv2 ? RSV2 : 0) | (rsv.rsv3 ? RSV3 : 0);
+}
+
+function firstRsvName(bits: number): string {
+  return (bits & RSV1) !== 0 ? "RSV1" : (bits & RSV2) !== 0 ? "RSV2" : "RSV3";
+}
+
+/*
+ * Frames whose remaining payload has arrived but spans chunks are gathered into one piece up to
+ * this size: a copy of a few KiB costs less than the extra event and lets short messages split
+ * by the transport arrive whole. Larger ones are handed out piece by piece without copying.
+ */
+const COALESCE_MAX = 16 * 1024;
+
+/** The most a 64-bit length may be for the payload to be counted exactly: 2^53 − 1. */
+const MAX_SAFE_HIGH_WORD = 0x1fffff;
+
+export class FrameDecoder {
+  private readonly client: boolean;
+  private readonly maxMessageSize: number;
+  /** null when no extension is enabled: the fast path, and messages counted from headers. */
+  private readonly extensions: readonly Extension[] | null;
+  /** RSV bits some enabled extension may claim. */
+  private readonly extensionRsv: number;
+  private readonly masker: Masker;
+
+  // Received, unparsed bytes: chunks[head] from `offset`, then the later chunks.
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private offset = 0;
+  private buffered = 0;
+
+  private state = READ_HEADER;
+  private failed: ParseFailed | null = null;
+
+  // The frame being read.
+  private fin = false;
+  private opcode = 0;
+  private masked = false;
+  private maskKeyIsZero = true;
+  private readonly maskKey = new Uint8Array(4);
+  private readonly rotatedMaskKey = new Uint8Array(4);
+  private payloadRemaining = 0;
+  private payloadRead = 0;
+
+  // The data message being read: its opcode (0 when none) and its size so far.
+  private messageOpcode = 0;
+  private messageSize = 0;
+  private readonly utf8 = new Utf8StreamDecoder();
+
+  private readonly headerScratch = new Uint8Array(14);
+
+  constructor(options: FrameDecoderOptions) {
+    this.client = options.client;
+    this.maxMessageSize = options.maxMessageSize;
+    const extensions = options.extensions ?? [];
+    this.extensions = extensions.length === 0 ? null : extensions;
+    this.extensionRsv = extensions.reduce((bits, extension) => bits | rsvBitsToNumber(extension.rsvBits), 0);
+    this.masker = options.masker ?? getMasker();
+  }
+
+  /** Received bytes not yet turned into frames. */
+  get bufferedAmount(): number {
+    return this.buffered;
+  }
+
+  /** The ParseFailed the decoder died of, or null while it is alive. */
+  get failure(): ParseFailed | null {
+    return this.failed;
+  }
+
+  /** A data message has started (its first frame's header was read) and has not finished. */
+  get messageInProgress(): boolean {
+    return this.messageOpcode !== 0;
+  }
+
+  /**
+   * Queues received bytes. The decoder keeps `chunk` without copying it and unmasks payload in
+   * place, so the chunk belongs to the decoder from now on.
+   */
+  receiveBytes(chunk: Uint8Array): void {
+    if (this.failed !== null) throw this.failed;
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /**
+   * Returns the received bytes not yet parsed and forgets them, e.g. to hand them to another
+   * protocol after the closing handshake. If a frame is partly read, they start inside it.
+   */
+  takeUnconsumed(): Uint8Array[] {
+    const rest: Uint8Array[] = [];
+    for (let index = this.head; index < this.chunks.length; index++) {
+      const chunk = this.chunks[index]!;
+      rest.push(index === this.head && this.offset > 0 ? chunk.subarray(this.offset) : chunk);
+    }
+    this.chunks = [];
+    this.head = 0;
+    this.offset = 0;
+    this.buffered = 0;
+    return rest;
+  }
+
+  /** The next frame or piece of one, or null until more bytes arrive. */
+  nextFrame(): Frame | null {
+    if (this.failed !== null) throw this.failed;
+    try {
+      for (;;) {
+        if (this.state === READ_HEADER && !this.readHeader()) return null;
+        const frame = this.opcode >= 0x8 ? this.readControlPayload() : this.readDataPayload();
+        // A data piece that decoded to nothing (the bytes of an unfinished code point) is not
+        // worth an event; read on if more bytes are buffered.
+        if (frame !== undefined) return frame;
+      }
+    } catch (error) {
+      this.failed = error instanceof ParseFailed ? error : extensionFailure(error);
+      this.chunks = [];
+      this.buffered = 0;
+      throw this.failed;
+    }
+  }
+
+  /** Reads and checks a frame header; false if it has not fully arrived. */
+  private readHeader(): boolean {
+    if (this.buffered < 2) return false;
+    const chunk = this.chunks[this.head]!;
+    let source = chunk;
+    let base = this.offset;
+    const contiguous = chunk.length - base;
+    let first: number;
+    let second: number;
+    if (contiguous >= 2) {
+      first = chunk[base]!;
+      second = chunk[base + 1]!;
+    } else {
+      first = chunk[base]!;
+      second = this.chunks[this.head + 1]![0]!;
+    }
+
+    // Checks that need only the first two bytes run as soon as they arrive, so a peer that
+    // sends garbage is failed without waiting for a length or key that may never come.
+    const fin = (first & 0x80) !== 0;
+    const rsv = (first >>> 4) & 7;
+    const opcode = first & 0x0f;
+    const masked = (second & 0x80) !== 0;
+    let length = second & 0x7f;
+    this.checkHeaderStart(fin, rsv, opcode, masked, length);
+
+    const lengthBytes = length === 126 ? 2 : length === 127 ? 8 : 0;
+    const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
+    if (this.buffered < headerLength) return false;
+    if (contiguous < headerLength) {
+      this.copyBuffered(this.headerScratch, headerLength);
+      source = this.headerScratch;
+      base = 0;
+    }
+
+    if (length === 126) {
+      length = (source[base + 2]! << 8) | source[base + 3]!;
+      if (length < 126) {
+        throw new ParseFailed(`payload length ${length} sent in the 16-bit form; up to 125 the 7-bit form is required (RFC 6455 §5.2)`);
+      }
+    } else if (length === 127) {
+      const high = ((source[base + 2]! << 24) | (source[base + 3]! << 16) | (source[base + 4]! << 8) | source[base + 5]!) >>> 0;
+      const low = ((source[base + 6]! << 24) | (source[base + 7]! << 16) | (source[base + 8]! << 8) | source[base + 9]!) >>> 0;
+      if (high >= 0x80000000) {
+        throw new ParseFailed("64-bit payload length with the most significant bit set (RFC 6455 §5.2)");
+      }
+      if (high === 0 && low < 0x10000) {
+        throw new ParseFailed(`payload length ${low} sent in the 64-bit form; up to 65535 a shorter form is required (RFC 6455 §5.2)`);
+      }
+      if (high > MAX_SAFE_HIGH_WORD) {
+        throw new ParseFailed("frame payload length over 2^53 − 1 bytes: larger than any message can be (RFC 6455 §10.4)", 1009);
+      }
+      length = high * 0x100000000 + low;
+    }
+    if (masked) {
+      const key = this.maskKey;
+      const at = base + 2 + lengthBytes;
+      key[0] = source[at]!;
+      key[1] = source[at + 1]!;
+      key[2] = source[at + 2]!;
+      key[3] = source[at + 3]!;
+      this.maskKeyIsZero = (key[0]! | key[1]! | key[2]! | key[3]!) === 0;
+    }
+    if (source === chunk) this.skip(headerLength);
+
+    if (this.extensions !== null) this.askExtensions(opcode, rsv, length);
+
+    if (opcode < 0x8) {
+      if (opcode !== Opcode.CONTINUATION) {
+        this.messageOpcode = opcode;
+        this.messageSize = 0;
+      }
+      if (this.extensions === null) {
+        // Nothing transforms the payload, so the announced length is what will be delivered:
+        // refuse the message now rather than after receiving what we would throw away.
+        this.messageSize += length;
+        if (this.messageSize > this.maxMessageSize) throw this.tooBig();
+      }
+    }
+
+    this.fin = fin;
+    this.opcode = opcode;
+    this.masked = masked;
+    this.payloadRemaining = length;
+    this.payloadRead = 0;
+    this.state = READ_PAYLOAD;
+    return true;
+  }
+
+  private checkHeaderStart(fin: boolean, rsv: number, opcode: number, masked: boolean, length: number): void {
+    if ((opcode >= 0x3 && opcode <= 0x7) || opcode >= 0xb) {
+      const kind = opcode >= 0xb ? "control" : "non-control";
+      throw new ParseFailed(`reserved ${kind} opcode 0x${opcode.toString(16)} (RFC 6455 §5.2)`);
+    }
+    const unclaimable = rsv & ~this.extensionRsv;
+    if (unclaimable !== 0) {
+      throw new ParseFailed(`${firstRsvName(unclaimable)} set but no negotiated extension claims it (RFC 6455 §5.2)`);
+    }
+    if (opcode >= 0x8) {
+      if (!fin) throw new ParseFailed("fragmented control frame: control frames must have FIN set (RFC 6455 §5.5)");
+      if (length > 125) {
+        throw new ParseFailed("control frame payload longer than 125 bytes (RFC 6455 §5.5)");
+      }
+    } else if (opcode === Opcode.CONTINUATION) {
+      if (this.messageOpcode === 0) {
+        throw new ParseFailed("continuation frame without a fragmented message to continue (RFC 6455 §5.4)");
+      }
+    } else if (this.messageOpcode !== 0) {
+      throw new ParseFailed("new data message started while a fragmented message is unfinished (RFC 6455 §5.4)");
+    }
+    if (masked === this.client) {
+      throw new ParseFailed(
+        this.client
+          ? "masked frame from the server: a server must not mask frames (RFC 6455 §5.1)"
+          : "unmasked frame from the client: a client must mask every frame (RFC 6455 §5.1)",
+      );
+    }
+  }
+
+  private askExtensions(opcode: number, rsv: number, length: number): void {
+    let unclaimed = rsv;
+    const rsvBits = RSV_BITS[rsv]!;
+    for (const extension of this.extensions!) {
+      const claimed = rsvBitsToNumber(extension.frameInboundHeader(opcode as Opcode, rsvBits, length));
+      // An extension can only account for bits it was negotiated to use.
+      unclaimed &= ~(claimed & rsvBitsToNumber(extension.rsvBits));
+    }
+    if (unclaimed !== 0) {
+      throw new ParseFailed(`${firstRsvName(unclaimed)} set but no negotiated extension claims it (RFC 6455 §5.2)`);
+    }
+  }
+
+  private readControlPayload(): Frame | null {
+    const length = this.payloadRemaining;
+    if (this.buffered < length) return null;
+    const payload = this.takeWhole(length);
+    this.state = READ_HEADER;
+    if (this.opcode === Opcode.CLOSE) {
+      return new DecodedFrame(Opcode.CLOSE, parseClosePayload(payload), true, true);
+    }
+    return new DecodedFrame(this.opcode as Opcode, payload, true, true);
+  }
+
+  /** The next piece of a data frame: a Frame, null when no bytes are buffered, undefined to read on. */
+  private readDataPayload(): Frame | null | undefined {
+    const remaining = this.payloadRemaining;
+    let piece: Uint8Array;
+    if (remaining === 0) {
+      piece = EMPTY;
+    } else {
+      if (this.buffered === 0) return null;
+      const chunk = this.chunks[this.head]!;
+      const start = this.offset;
+      const contiguous = chunk.length - start;
+      if (contiguous >= remaining) {
+        piece = this.takeContiguous(chunk, start, remaining);
+      } else if (this.buffered >= remaining && remaining <= COALESCE_MAX) {
+        piece = this.takeWhole(remaining);
+      } else {
+        piece = this.takeContiguous(chunk, start, contiguous);
+      }
+    }
+    const frameFinished = this.payloadRemaining === 0;
+    const messageFinished = frameFinished && this.fin;
+    const data = this.extensions === null ? piece : this.applyExtensions(piece, frameFinished);
+    const messageOpcode = this.messageOpcode as Opcode;
+    if (frameFinished) {
+      this.state = READ_HEADER;
+      if (messageFinished) this.messageOpcode = 0;
+    }
+    if (messageOpcode === Opcode.TEXT) {
+      const text = this.utf8.decode(data, messageFinished);
+      if (text.length === 0 && !frameFinished) return undefined;
+      return new DecodedFrame(Opcode.TEXT, text, frameFinished, messageFinished);
+    }
+    if (data.length === 0 && !frameFinished) return undefined;
+    return new DecodedFrame(Opcode.BINARY, data, frameFinished, messageFinished);
+  }
+
+  /** Runs a data piece through the extensions' inbound hooks and counts it against the limit. */
+  private applyExtensions(piece: Uint8Array, frameFinished: boolean): Uint8Array {
+    const extensions = this.extensions!;
+    const budget = this.maxMessageSize - this.messageSize;
+    let data = piece;
+    if (data.length > 0) data = this.inboundThrough(extensions, 0, data, budget);
+    if (frameFinished) {
+      for (let index = 0; index < extensions.length; index++) {
+        let tail = extensions[index]!.frameInboundComplete(this.fin, budget - data.length);
+        if (tail === null || tail.length === 0) continue;
+        // What an extension flushes at the end of the frame is still payload for the ones after it.
+        tail = this.inboundThrough(extensions, index + 1, tail, budget - data.length);
+        data = data.length === 0 ? tail : concatenate(data, tail);
+      }
+    }
+    this.messageSize += data.length;
+    if (data.length > budget) throw this.tooBig();
+    return data;
+  }
+
+  private inboundThrough(extensions: readonly Extension[], from: number, data: Uint8Array, budget: number): Uint8Array {
+    let result = data;
+    for (let index = from; index < extensions.length; index++) {
+      result = extensions[index]!.frameInboundPayloadData(result, budget);
+      if (result.length > budget) throw this.tooBig();
+    }
+    return result;
+  }
+
+  private tooBig(): ParseFailed {
+    return new ParseFailed(`message larger than maxMessageSize (${this.maxMessageSize} bytes) (RFC 6455 §10.4)`, 1009);
+  }
+
+  /** `length` payload bytes that lie in `chunk` from `start`, unmasked in place. */
+  private takeContiguous(chunk: Uint8Array, start: number, length: number): Uint8Array {
+    const piece = chunk.subarray(start, start + length);
+    this.skip(length);
+    this.acceptPayload(piece);
+    return piece;
+  }
+
+  /** The next `length` payload bytes as one array (a subarray when they lie in one chunk). */
+  private takeWhole(length: number): Uint8Array {
+    const chunk = this.chunks[this.head];
+    let piece: Uint8Array;
+    if (length === 0) {
+      piece = EMPTY;
+    } else if (chunk!.length - this.offset >= length) {
+      piece = chunk!.subarray(this.offset, this.offset + length);
+      this.skip(length);
+    } else {
+      // The bytes have arrived (callers check), so this allocation is bounded by what we hold.
+      piece = new Uint8Array(length);
+      this.copyBuffered(piece, length);
+    }
+    this.acceptPayload(piece);
+    return piece;
+  }
+
+  /** Counts `piece` as read from the current frame's payload and unmasks it in place. */
+  private acceptPayload(piece: Uint8Array): void {
+    const read = this.payloadRead;
+    this.payloadRead = read + piece.length;
+    this.payloadRemaining -= piece.length;
+    if (!this.masked || this.maskKeyIsZero || piece.length === 0) return;
+    this.masker.unmask(piece, (read & 3) === 0 ? this.maskKey : rotateMaskKey(this.maskKey, read, this.rotatedMaskKey));
+  }
+
+  /** Copies the next `length` buffered bytes into `target` and consumes them. */
+  private copyBuffered(target: Uint8Array, length: number): void {
+    let copied = 0;
+    while (copied < length) {
+      const chunk = this.chunks[this.head]!;
+      const available = Math.min(chunk.length - this.offset, length - copied);
+      target.set(chunk.subarray(this.offset, this.offset + available), copied);
+      copied += available;
+      this.skip(available);
+    }
+  }
+
+  /** Consumes `length` buffered bytes; the head chunk always has unread bytes, or none is left. */
+  private skip(length: number): void {
+    this.buffered -= length;
+    let offset = this.offset + length;
+    const chunks = this.chunks;
+    while (offset >= chunks[this.head]!.length) {
+      offset -= chunks[this.head]!.length;
+      // Drop our reference so a consumed chunk can be collected while later ones wait.
+      chunks[this.head] = EMPTY;
+      this.head++;
+      if (this.head === chunks.length) {
+        chunks.length = 0;
+        this.head = 0;
+        offset = 0;
+        break;
+      }
+    }
+    this.offset = offset;
+    if (this.head > 64 && this.head * 2 > chunks.length) {
+      chunks.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
+
+function concatenate(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const result = new Uint8Array(first.length + second.length);
+  result.set(first, 0);
+  result.set(second, first.length);
+  return result;
+}
+
+function extensionFailure(error: unknown): ParseFailed {
+  const message = error instanceof Error ? error.message : String(error);
+  const failure = new ParseFailed(`extension failed while decoding a frame: ${message}`, 1011);
+  failure.cause = error;
+  return failure;
+}

@@ -1,0 +1,202 @@
+/**
+ * UTF-8 for text frames and close reasons (RFC 6455 §5.6, §8.1): strict validation, incremental
+ * across chunks and fragments, portable (TextDecoder/TextEncoder only).
+ *
+ * Public interface:
+ *
+ * ```ts
+ * class Utf8StreamDecoder {
+ *   decode(bytes: Uint8Array, end: boolean): string; // throws ParseFailed(…, 1007)
+ *   get pendingBytes(): number;  // bytes of an unfinished code point held for the next call
+ *   reset(): void;
+ * }
+ * function decodeUtf8(bytes: Uint8Array): string;   // whole input; throws ParseFailed(…, 1007)
+ * function encodeUtf8(text: string): Uint8Array;
+ * function truncateUtf8(bytes: Uint8Array, maxLength: number): Uint8Array; // on a code-point boundary
+ * ```
+ */
+import { ParseFailed } from "./frame.js";
+
+/*
+ * Below this length a text payload that is all ASCII is turned into a string with one
+ * String.fromCharCode call instead of TextDecoder.decode, whose fixed cost dominates short
+ * payloads (Node 20, 16 bytes: 53 ns against 60–95 ns; the gap grows as payloads shrink).
+ * Above it TextDecoder wins.
+ */
+const ASCII_FAST_PATH_MAX = 16;
+
+const fromCharCode = String.fromCharCode;
+
+/**
+ * `bytes` as a string when every byte is ASCII and there are at most ASCII_FAST_PATH_MAX of
+ * them, else null. Explicit arguments, because spreading or `apply` over a typed array costs
+ * more than the TextDecoder call it is meant to avoid.
+ */
+export function decodeShortAscii(bytes: Uint8Array): string | null {
+  const length = bytes.length;
+  if (length > ASCII_FAST_PATH_MAX) return null;
+  let union = 0;
+  for (let i = 0; i < length; i++) union |= bytes[i]!;
+  if (union >= 0x80) return null;
+  const b = bytes;
+  switch (length) {
+    case 0: return "";
+    case 1: return fromCharCode(b[0]!);
+    case 2: return fromCharCode(b[0]!, b[1]!);
+    case 3: return fromCharCode(b[0]!, b[1]!, b[2]!);
+    case 4: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!);
+    case 5: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!);
+    case 6: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!);
+    case 7: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!);
+    case 8: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!);
+    case 9: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!);
+    case 10: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!);
+    case 11: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!);
+    case 12: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!);
+    case 13: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!);
+    case 14: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!);
+    case 15: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!);
+    default: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!);
+  }
+}
+
+function invalidUtf8(what: string): ParseFailed {
+  return new ParseFailed(`${what} is not valid UTF-8 (RFC 6455 §8.1)`, 1007);
+}
+
+/** Bytes a code point takes, from its lead byte (only called on bytes a validator accepted). */
+function sequenceLength(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+}
+
+/**
+ * Validates and decodes one text message handed over in pieces. Fails (1007) on the first piece
+ * containing a byte that cannot continue valid UTF-8, not at the end of the message: the WHATWG
+ * decoder in fatal mode rejects a sequence as soon as a byte cannot extend it (e.g. E0 80, ED A0,
+ * F4 90), and holds back only prefixes that may still become valid.
+ */
+export class Utf8StreamDecoder {
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  // Bytes of the unfinished code point the TextDecoder holds (0: at a code-point boundary),
+  // and how long that code point is; tracked so short ASCII pieces can skip the TextDecoder.
+  private held = 0;
+  private heldNeeded = 0;
+
+  /** Bytes of an unfinished code point carried over to the next `decode` call. */
+  get pendingBytes(): number {
+    return this.held;
+  }
+
+  /**
+   * Decodes the next piece. `end` marks the last piece of the message: a code point left
+   * unfinished there fails the message (1007). A code point split across pieces comes out
+   * whole with the piece that finishes it.
+   */
+  decode(bytes: Uint8Array, end: boolean): string {
+    if (this.held === 0) {
+      const ascii = decodeShortAscii(bytes);
+      if (ascii !== null) return ascii;
+      if (end) {
+        try {
+          return this.decoder.decode(bytes);
+        } catch {
+          throw invalidUtf8("text message");
+        }
+      }
+    }
+    let text: string;
+    try {
+      text = this.decoder.decode(bytes, { stream: !end });
+    } catch {
+      this.held = 0;
+      throw invalidUtf8("text message");
+    }
+    if (end) {
+      this.held = 0;
+    } else {
+      this.trackHeldBytes(bytes);
+    }
+    return text;
+  }
+
+  /** Forgets any unfinished code point (the decoder is reused for the next message). */
+  reset(): void {
+    if (this.held !== 0) {
+      // A non-streaming call flushes the TextDecoder's internal state.
+      try {
+        this.decoder.decode();
+      } catch {
+        // The held prefix was incomplete, which is what we are discarding.
+      }
+    }
+    this.held = 0;
+    this.heldNeeded = 0;
+  }
+
+  // `bytes` was accepted by the validator, so its tail is a valid prefix: find where the last
+  // code point starts to know whether it is complete.
+  private trackHeldBytes(bytes: Uint8Array): void {
+    const length = bytes.length;
+    const scan = Math.min(4, length);
+    for (let back = 1; back <= scan; back++) {
+      const byte = bytes[length - back]!;
+      if (byte < 0x80) {
+        this.held = 0;
+        return;
+      }
+      if (byte >= 0xc0) {
+        const needed = sequenceLength(byte);
+        if (back < needed) {
+          this.held = back;
+          this.heldNeeded = needed;
+        } else {
+          this.held = 0;
+        }
+        return;
+      }
+    }
+    // Only continuation bytes, fewer than four: they extend the code point held before.
+    this.held += length;
+    if (this.held >= this.heldNeeded) this.held = 0;
+  }
+}
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+/** Decodes a complete UTF-8 byte sequence; fails (1007) on any invalid or unfinished sequence. */
+export function decodeUtf8(bytes: Uint8Array, what = "text"): string {
+  const ascii = decodeShortAscii(bytes);
+  if (ascii !== null) return ascii;
+  try {
+    // Never called with { stream: true }, so the shared decoder carries no state between calls.
+    return strictDecoder.decode(bytes);
+  } catch {
+    throw invalidUtf8(what);
+  }
+}
+
+/** UTF-8 bytes of `text` (lone surrogates become U+FFFD, as TextEncoder does). */
+export function encodeUtf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/**
+ * Writes `text` as UTF-8 into `target` from `offset`, returning the bytes written; `target`
+ * must have room for `text.length * 3` bytes, the most UTF-8 can take per UTF-16 unit.
+ */
+export function encodeUtf8Into(text: string, target: Uint8Array, offset: number): number {
+  return encoder.encodeInto(text, offset === 0 ? target : target.subarray(offset)).written;
+}
+
+/**
+ * The longest prefix of valid UTF-8 `bytes` that fits in `maxLength` bytes without splitting a
+ * code point.
+ */
+export function truncateUtf8(bytes: Uint8Array, maxLength: number): Uint8Array {
+  if (bytes.length <= maxLength) return bytes;
+  let end = maxLength;
+  // Back up over continuation bytes to the start of the code point that would be cut.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
