@@ -161,8 +161,9 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
       let data: Uint8Array;
       let avail: number;
       if (oldLen === 0) {
-        data = input;
-        avail = input.length < max ? input.length : max;
+        // Never look past the limit, however large the chunk (indexOf has no end bound).
+        data = input.length <= max ? input : input.subarray(0, max);
+        avail = data.length;
       } else {
         const take = Math.min(input.length, max - oldLen);
         this.#reserve(oldLen + take);
