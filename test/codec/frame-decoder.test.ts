@@ -596,26 +596,22 @@ describe("FrameDecoder: extensions", () => {
   });
 
   it("fails 1009 when an extension returns more than its budget", () => {
-    const greedy: Extension = {
-      ...new DoublingExtension(),
-      rsvBits: { rsv1: true, rsv2: false, rsv3: false },
-      frameInboundHeader: (_opcode: Opcode, rsv: RsvBits) => rsv,
-      frameInboundPayloadData: () => new Uint8Array(11),
-      frameInboundComplete: () => null,
-    };
+    const greedy = new (class extends DoublingExtension {
+      override frameInboundPayloadData(): Uint8Array {
+        return new Uint8Array(11);
+      }
+    })();
     const bytes = buildFrame({ opcode: Opcode.BINARY, payload: new Uint8Array(5) });
     expect(decodeFailure({ ...CLIENT, maxMessageSize: 10, extensions: [greedy] }, [bytes]).code).toBe(1009);
   });
 
   it("reports an extension's unexpected error as ParseFailed 1011 with the error as cause", () => {
     const broken = new Error("zlib exploded");
-    const extension: Extension = {
-      ...new DoublingExtension(),
-      rsvBits: { rsv1: true, rsv2: false, rsv3: false },
-      frameInboundHeader: () => {
+    const extension = new (class extends DoublingExtension {
+      override frameInboundHeader(): RsvBits {
         throw broken;
-      },
-    };
+      }
+    })();
     const failure = decodeFailure({ ...CLIENT, extensions: [extension] }, [hex("82 00")]);
     expect(failure.code).toBe(1011);
     expect(failure.cause).toBe(broken);
