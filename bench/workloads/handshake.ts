@@ -14,7 +14,7 @@ import {
 } from "../../codec/handshake/index.js";
 import { AcceptConnection, Request } from "../../src/events.js";
 
-const HANDSHAKES_PER_PASS = 2000;
+const HANDSHAKES_PER_PASS = 500;
 
 const request = new Request({
   host: "example.com:8080",

@@ -21,10 +21,13 @@ try {
   decoder = null;
 }
 
-/** Any char outside U+0000–U+00FF: the windows-1252 decoding differs from latin1 there. */
+/**
+ * Any char outside U+0000–U+00FF: the windows-1252 decoding differs from latin1 there. A single
+ * character class, so one linear native pass (much faster than a charCodeAt loop).
+ */
+const WIDE_CHAR = /[^\x00-\xff]/;
 function hasWideChar(s: string): boolean {
-  for (let i = 0, n = s.length; i < n; i++) if (s.charCodeAt(i) > 0xff) return true;
-  return false;
+  return WIDE_CHAR.test(s);
 }
 
 function decodeSlow(bytes: Uint8Array): string {
@@ -64,7 +67,7 @@ export function allocBytes(n: number): Uint8Array {
     slab = new Uint8Array(SLAB_SIZE);
     slabOffset = 0;
   }
-  const view = slab.subarray(slabOffset, slabOffset + n);
+  const view = new Uint8Array(slab.buffer, slabOffset, n);
   slabOffset = (slabOffset + n + 7) & ~7;
   return view;
 }

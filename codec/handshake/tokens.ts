@@ -74,8 +74,17 @@ export function generateAcceptToken(key: string): string {
     bytes[i] = c;
   }
   bytes.set(GUID_BYTES, n);
-  return toBase64(sha1(bytes));
+  // Hashing into a reused instance (reset from a pristine one, as noble's own HMAC does) halves
+  // the cost of SHA-1 here, which is mostly allocation for a 60-byte input.
+  PRISTINE._cloneInto(WORK);
+  WORK.update(bytes);
+  WORK.digestInto(DIGEST);
+  return toBase64(DIGEST);
 }
+
+const PRISTINE = sha1.create();
+const WORK = sha1.create();
+const DIGEST = new Uint8Array(20);
 
 /**
  * Whether `key` is base64 of exactly 16 bytes (RFC 6455 §4.1 item 7, §4.2.1 item 5): 22
