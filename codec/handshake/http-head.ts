@@ -26,8 +26,12 @@
  *   with SP/HTAB), whitespace between a field name and its colon, any char outside the grammar
  *   (RFC 9110 tchar for methods and names; field-vchar/SP/HTAB for values; VCHAR for the
  *   target), a version other than `HTTP/<digit>.<digit>`, a head over `maxHeadSize` bytes
- *   (counted up to and including its final CRLF CRLF; checked as bytes arrive, so no more than
- *   `maxHeadSize` bytes are ever buffered), or over `maxHeaders` field lines.
+ *   (counted from its first byte, leading empty lines included, up to and including its final
+ *   CRLF CRLF; checked as bytes arrive, so no more than `maxHeadSize` bytes are ever buffered or
+ *   scanned), or over `maxHeaders` field lines. The character checks are lookup-table loops and
+ *   single-character-class searches, which cannot backtrack: every check is linear.
+ * - `push` after a head was returned throws an Error (a caller bug): bytes after the head are
+ *   frames or a body, not HTTP.
  * - Errors carry an event hint on a request parser (server side): RejectConnection 431 for a
  *   head or header count over its limit, 400 otherwise; a response parser's errors have none.
  * - Bytes are only copied when a head spans several chunks; `takeRest()` is a view into the last
