@@ -30,7 +30,7 @@
  * (`canSend` prepares the bytes; if that throws, no transition is taken and the root `ws.send`
  * handler reports the LocalProtocolError), or caught and reported as `ws.error`.
  */
-import { and, enqueueActions, setup, type ActorRefFrom, type SnapshotFrom } from "xstate";
+import { and, enqueueActions, setup, type ActorRefFrom, type SnapshotFrom, type StateValue } from "xstate";
 import { ConnectionState, ConnectionType } from "../src/constants.js";
 import type { ProtocolError } from "../src/errors.js";
 import type { Event, RejectConnection, RejectData } from "../src/events.js";
@@ -77,17 +77,22 @@ type SendableName =
   | "Pong"
   | "CloseConnection";
 
+/** The `canSend` guard for these kinds of event. */
+function canSend(...kinds: SendableName[]) {
+  return { type: "canSend" as const, params: { kinds } };
+}
+
 /**
  * Server: a rejection's head is written; with a body to follow the connection is REJECTING,
  * without one it is over (wsproto's behaviour).
  */
 const rejectionTransitions = [
   {
-    guard: and(["rejectionHasBody", { type: "canSend", params: { kinds: ["RejectConnection"] } }]),
+    guard: and(["rejectionHasBody", canSend("RejectConnection")]),
     target: "#wsConnection.REJECTING.sendingBody",
     actions: "writePrepared",
   },
-  { guard: { type: "canSend", params: { kinds: ["RejectConnection"] } }, target: "#wsConnection.CLOSED", actions: "writePrepared" },
+  { guard: canSend("RejectConnection"), target: "#wsConnection.CLOSED", actions: "writePrepared" },
 ] as const;
 
 export const connectionMachine = setup({
@@ -148,7 +153,7 @@ export const connectionMachine = setup({
     /** No state accepts this `ws.send` (or its event is invalid): report, change nothing. */
     refuseSend: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== "ws.send") return;
-      const state = topLevelState(self.getSnapshot().value);
+      const state = topLevelState((self.getSnapshot() as { value: StateValue }).value);
       deliver(enqueue, context, { type: "ws.error", error: context.core.refusal(event.event, state) });
     }),
   },
@@ -185,7 +190,7 @@ export const connectionMachine = setup({
         // Client, RFC 6455 §4.1: nothing sent yet.
         readyToRequest: {
           on: {
-            "ws.send": { guard: { type: "canSend", params: { kinds: ["Request"] } }, target: "awaitingResponse", actions: "writePrepared" },
+            "ws.send": { guard: canSend("Request"), target: "awaitingResponse", actions: "writePrepared" },
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
           },
         },
@@ -216,7 +221,7 @@ export const connectionMachine = setup({
         requestReceived: {
           on: {
             "ws.send": [
-              { guard: { type: "canSend", params: { kinds: ["AcceptConnection"] } }, target: "#wsConnection.OPEN", actions: "writePrepared" },
+              { guard: canSend("AcceptConnection"), target: "#wsConnection.OPEN", actions: "writePrepared" },
               ...rejectionTransitions,
             ],
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
@@ -238,17 +243,19 @@ export const connectionMachine = setup({
       on: {
         "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
         "peer.rejectBodyFinished": { target: "CLOSED" },
+        // The rejection's body was malformed or cut short (RemoteProtocolError).
+        "peer.handshakeFailed": { target: "CLOSED", actions: "recordPeerEvent" },
       },
       states: {
         sendingBody: {
           on: {
             "ws.send": [
               {
-                guard: and(["finishesRejectionBody", { type: "canSend", params: { kinds: ["RejectData"] } }]),
+                guard: and(["finishesRejectionBody", canSend("RejectData")]),
                 target: "#wsConnection.CLOSED",
                 actions: "writePrepared",
               },
-              { guard: { type: "canSend", params: { kinds: ["RejectData"] } }, actions: "writePrepared" },
+              { guard: canSend("RejectData"), actions: "writePrepared" },
             ],
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
           },
@@ -276,8 +283,8 @@ export const connectionMachine = setup({
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "open" } } },
             "ws.send": [
-              { guard: { type: "canSend", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writePrepared" },
-              { guard: { type: "canSend", params: { kinds: ["CloseConnection"] } }, target: "#wsConnection.LOCAL_CLOSING", actions: "writePrepared" },
+              { guard: canSend("Message", "Ping", "Pong"), actions: "writePrepared" },
+              { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING", actions: "writePrepared" },
             ],
             "peer.close": { target: "#wsConnection.REMOTE_CLOSING", actions: "recordPeerEvent" },
             "peer.protocolError": { target: "failed", actions: "recordPeerEvent" },
@@ -289,8 +296,8 @@ export const connectionMachine = setup({
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "failed" } } },
             "ws.send": [
-              { guard: { type: "canSend", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writePrepared" },
-              { guard: { type: "canSend", params: { kinds: ["CloseConnection"] } }, target: "#wsConnection.LOCAL_CLOSING.failed", actions: "writePrepared" },
+              { guard: canSend("Message", "Ping", "Pong"), actions: "writePrepared" },
+              { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING.failed", actions: "writePrepared" },
             ],
           },
         },
@@ -325,7 +332,7 @@ export const connectionMachine = setup({
       entry: { type: "drain", params: { phase: "remoteClosing" } },
       on: {
         "ws.receive": { actions: { type: "readInput", params: { phase: "remoteClosing" } } },
-        "ws.send": { guard: { type: "canSend", params: { kinds: ["CloseConnection"] } }, target: "CLOSED", actions: "writePrepared" },
+        "ws.send": { guard: canSend("CloseConnection"), target: "CLOSED", actions: "writePrepared" },
         "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
       },
     },
@@ -381,7 +388,7 @@ function sendableName(event: Event): SendableName {
 }
 
 /** The top-level state (a `ConnectionState` name) of a snapshot value. */
-export function topLevelState(value: ConnectionSnapshot["value"]): ConnectionState {
+export function topLevelState(value: StateValue): ConnectionState {
   return (typeof value === "string" ? value : Object.keys(value)[0]) as ConnectionState;
 }
 

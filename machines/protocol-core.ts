@@ -85,12 +85,13 @@ export class ProtocolCore {
   private heldInput: Uint8Array[] = [];
   private eofReceived = false;
   private headParser: handshake.HttpHeadParser | null = null;
-  private bodyReader: handshake.RejectionBodyReader | null = null;
+  private bodyReader: handshake.RejectBodyReader | null = null;
+  private bodyWriter: handshake.RejectBodyWriter | null = null;
   private decoder: FrameDecoder | null = null;
   private encoder: FrameEncoder | null = null;
 
   // What the handshake settled.
-  private clientOffer: handshake.ClientOffer | null = null;
+  private clientOffer: handshake.UpgradeRequest | null = null;
   private receivedRequest: Request | null = null;
   private extensions: readonly Extension[] = [];
 
@@ -181,7 +182,7 @@ export class ProtocolCore {
   /** Server: the request was parsed by another HTTP stack (node:http's 'upgrade'). */
   initiateUpgrade(headers: Headers, target: string): Request | null {
     try {
-      const request = handshake.requestFromParsedHead(headers, target);
+      const request = handshake.validateUpgradeRequestHeaders(headers, target);
       this.receivedRequest = request;
       this.transition = { type: "peer.request", request };
       return request;
@@ -237,10 +238,10 @@ export class ProtocolCore {
   }
 
   private readRequest(): Event | null {
-    const head = this.readHead("request");
-    if (head === null) return this.eofWhileConnecting();
     try {
-      const request = handshake.validateUpgradeRequest(head);
+      const head = this.readHead("request");
+      if (head === null) return this.eofWhileConnecting();
+      const request = handshake.validateUpgradeRequest(head as handshake.HttpRequestHead);
       this.receivedRequest = request;
       this.transition = { type: "peer.request", request };
       return request;
@@ -251,44 +252,40 @@ export class ProtocolCore {
   }
 
   private readResponse(): Event | null {
-    for (;;) {
+    const offer = this.clientOffer;
+    if (offer === null) throw new Error("internal: response read before the request was sent");
+    try {
+      // The parser skips 1xx informational responses (RFC 9110 §15.2, BEHAVIOR row 5).
       const head = this.readHead("response");
       if (head === null) return this.eofWhileConnecting();
-      const offer = this.clientOffer;
-      if (offer === null) throw new Error("internal: response read before the request was sent");
-      try {
-        const outcome = handshake.validateUpgradeResponse(head, offer);
-        if (outcome === null) continue; // RFC 9110 §15.2: a 1xx informational response; wait for the final one
-        if (outcome instanceof AcceptConnection) {
-          this.extensions = outcome.extensions;
-          this.transition = { type: "peer.accepted", accept: outcome };
-          return outcome;
-        }
-        this.bodyReader = handshake.rejectionBodyReader(head);
-        this.transition = { type: "peer.rejected", reject: outcome.reject };
-        return outcome.reject;
-      } catch (error) {
-        this.failHandshake(error);
-        return null;
+      const outcome = handshake.validateUpgradeResponse(head as handshake.HttpResponseHead, offer);
+      if (outcome.kind === "accept") {
+        this.extensions = outcome.event.extensions;
+        this.transition = { type: "peer.accepted", accept: outcome.event };
+        return outcome.event;
       }
+      this.bodyReader = outcome.body;
+      this.transition = { type: "peer.rejected", reject: outcome.event };
+      return outcome.event;
+    } catch (error) {
+      this.failHandshake(error);
+      return null;
     }
   }
 
   private readRejectionBody(): Event | null {
     const reader = this.bodyReader;
-    if (reader === null) return null;
+    if (reader === null || reader.finished) return null;
     try {
-      while (this.heldInput.length > 0) reader.push(this.heldInput.shift()!);
-      if (this.eofReceived) reader.end();
-      const chunk = reader.next();
-      if (chunk === null) {
-        if (this.eofReceived) {
-          this.transition = EOF;
-          return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
-        }
-        return null;
+      let chunk: RejectData | null = null;
+      while (chunk === null && this.heldInput.length > 0) chunk = reader.push(this.heldInput.shift()!);
+      // EOF ends a body delimited by EOF; it cuts short any other (RemoteProtocolError).
+      if (chunk === null && this.eofReceived) chunk = reader.push(null);
+      if (chunk === null) return null;
+      if (chunk.bodyFinished) {
+        this.transition = { type: "peer.rejectBodyFinished" };
+        this.heldInput.length = 0; // bytes after the body: the server closes after a rejection
       }
-      if (chunk.bodyFinished) this.transition = { type: "peer.rejectBodyFinished" };
       return chunk;
     } catch (error) {
       this.failHandshake(error);
@@ -298,7 +295,9 @@ export class ProtocolCore {
 
   /** Feed held bytes to the head parser; the bytes after a complete head stay held. */
   private readHead(kind: "request" | "response"): handshake.HttpHead | null {
-    if (this.headParser === null) this.headParser = new handshake.HttpHeadParser({ kind, maxHeadSize: this.maxHandshakeHeadSize });
+    if (this.headParser === null) {
+      this.headParser = new handshake.HttpHeadParser<handshake.HeadKind>({ kind, maxHeadSize: this.maxHandshakeHeadSize });
+    }
     const parser = this.headParser;
     while (this.heldInput.length > 0) {
       const head = parser.push(this.heldInput.shift()!);
@@ -356,7 +355,7 @@ export class ProtocolCore {
         const built = handshake.buildUpgradeRequest(event);
         bytes = built.bytes;
         commit = () => {
-          this.clientOffer = built.offer;
+          this.clientOffer = built;
         };
       } else if (event instanceof AcceptConnection) {
         const request = this.receivedRequest;
@@ -367,9 +366,15 @@ export class ProtocolCore {
           this.extensions = built.extensions;
         };
       } else if (event instanceof RejectConnection) {
-        bytes = handshake.buildRejectResponse(event);
+        const built = handshake.buildRejectResponse(event);
+        bytes = built.bytes;
+        commit = () => {
+          this.bodyWriter = built.body;
+        };
       } else if (event instanceof RejectData) {
-        bytes = handshake.buildRejectBody(event);
+        const writer = this.bodyWriter;
+        if (writer === null) throw new LocalProtocolError("RejectData needs a RejectConnection with hasBody: true first");
+        bytes = writer.write(event);
       } else if (event instanceof Message || event instanceof Ping || event instanceof Pong) {
         bytes = this.encodeData(event);
       } else if (event instanceof CloseConnection) {

@@ -74,7 +74,7 @@ abstract class ConnectionEndpoint {
   protected readonly core: ProtocolCore;
 
   private currentState: ConnectionState = ConnectionState.CONNECTING;
-  private phase: InputPhase | null = null;
+  protected phase: InputPhase | null = null;
   /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
   private readonly produced: Event[] = [];
   private producedIndex = 0;
@@ -237,8 +237,7 @@ export class WSConnection extends ConnectionEndpoint {
     if (this.core.role !== ConnectionType.SERVER) {
       throw new LocalProtocolError("initiateUpgradeConnection() is for servers");
     }
-    const snapshot = this.actor.getSnapshot();
-    if (!snapshot.matches({ CONNECTING: "awaitingRequest" })) {
+    if (this.phase !== "awaitingRequest") {
       throw new LocalProtocolError(`initiateUpgradeConnection() needs a server awaiting its request, not state ${this.state}`);
     }
     const request = this.core.initiateUpgrade(headers, target);

@@ -130,11 +130,11 @@ describe("embedding: a parent machine invoking connectionMachine", () => {
 });
 
 describe("inspection", () => {
-  function lifecycle(inspected: InspectionEvent[], actorId: string): string[] {
+  function lifecycle(inspected: InspectionEvent[], actor: unknown): string[] {
     const states: string[] = [];
     for (const event of inspected) {
-      if (event.type !== "@xstate.snapshot" || event.actorRef.id !== actorId) continue;
-      const value = (event.snapshot as { value: unknown }).value;
+      if (event.type !== "@xstate.snapshot" || event.actorRef !== actor) continue;
+      const value = (event.snapshot as unknown as { value: unknown }).value;
       const name = typeof value === "string" ? value : `${Object.keys(value as object)[0]}.${Object.values(value as object)[0]}`;
       if (states.at(-1) !== name) states.push(name);
     }
@@ -157,14 +157,14 @@ describe("inspection", () => {
     client.receiveData(server.send((close as CloseConnection).response()));
     drain(client);
 
-    expect(lifecycle(inspected, client.actor.id)).toEqual([
+    expect(lifecycle(inspected, client.actor)).toEqual([
       "CONNECTING.readyToRequest",
       "CONNECTING.awaitingResponse",
       "OPEN.active",
       "LOCAL_CLOSING.awaitingClose",
       "CLOSED",
     ]);
-    expect(lifecycle(inspected, server.actor.id)).toEqual([
+    expect(lifecycle(inspected, server.actor)).toEqual([
       "CONNECTING.awaitingRequest",
       "CONNECTING.requestReceived",
       "OPEN.active",
@@ -173,7 +173,7 @@ describe("inspection", () => {
     ]);
     // The events that moved the statechart are visible too (lifecycle only: messages are not).
     const sent = inspected
-      .filter((event) => event.type === "@xstate.event" && event.actorRef.id === server.actor.id)
+      .filter((event) => event.type === "@xstate.event" && event.actorRef === server.actor)
       .map((event) => (event as { event: { type: string } }).event.type);
     expect(sent).toEqual(["xstate.init", "peer.request", "ws.send", "peer.close", "ws.send"]);
   });

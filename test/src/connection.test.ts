@@ -229,7 +229,7 @@ describe("WSConnection: data transfer", () => {
     expect(types(events)).toEqual(["CloseConnection"]);
     expect((events[0] as CloseConnection).code).toBe(1002);
     expect(pair.server.state).toBe(ConnectionState.OPEN);
-    expect(pair.server.actor.getSnapshot().matches({ OPEN: "failed" })).toBe(true);
+    expect(pair.server.actor.getSnapshot().value).toEqual({ OPEN: "failed" });
     pair.server.receiveData(clientFrame(0x81, [0x68, 0x69]));
     expect(drain(pair.server)).toEqual([]);
     pair.client.receiveData(pair.server.send((events[0] as CloseConnection).response()));
