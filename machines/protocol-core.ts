@@ -57,7 +57,30 @@ export type PeerEvent =
   | { type: "peer.protocolError"; code: number; reason: string }
   | { type: "transport.eof" };
 
+/**
+ * One frame (or piece of a frame) seen by the opt-in frame trace: what an inspector shows
+ * beside the lifecycle, since frames do not pass through the actor.
+ */
+export interface FrameTraceRecord {
+  readonly direction: "in" | "out";
+  /** The frame's opcode: for received data pieces the message's (TEXT/BINARY), as in `Frame`. */
+  readonly opcode: number;
+  /** Payload bytes (for received text: UTF-16 code units of the decoded piece). */
+  readonly length: number;
+  /** The last piece of its frame (received pieces of a large frame come as they arrive). */
+  readonly frameFinished: boolean;
+  /** For close frames: the status code (1005 for none). */
+  readonly closeCode?: number;
+}
+
+export type FrameTrace = (record: FrameTraceRecord) => void;
+
 export interface ProtocolCoreOptions {
+  /**
+   * Called for every frame received or sent once OPEN. Off by default, and then it costs one
+   * null check per frame.
+   */
+  frameTrace?: FrameTrace;
   /** Largest incoming message, after decompression (default 64 MiB); past it: close 1009. */
   maxMessageSize?: number;
   /** Largest HTTP head of the opening handshake (default 16 KiB). */
@@ -80,6 +103,7 @@ export class ProtocolCore {
   readonly readsOutsideActor: boolean;
   readonly maxMessageSize: number;
   private readonly maxHandshakeHeadSize: number | undefined;
+  private readonly frameTrace: FrameTrace | null;
 
   // Input. Before OPEN, bytes wait in `heldInput`; from OPEN on they go straight to the decoder.
   private heldInput: Uint8Array[] = [];
@@ -106,6 +130,7 @@ export class ProtocolCore {
     this.client = role === ConnectionType.CLIENT;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
+    this.frameTrace = options.frameTrace ?? null;
     this.readsOutsideActor = options.readInputInActor === false;
     this.framesOnly = options.framesOnly !== undefined;
     if (options.framesOnly !== undefined) {
@@ -210,6 +235,7 @@ export class ProtocolCore {
       this.transition = EOF;
       return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
     }
+    if (this.frameTrace !== null) traceReceived(this.frameTrace, frame);
     switch (frame.opcode) {
       case Opcode.TEXT:
         return new TextMessage({
@@ -412,6 +438,12 @@ export class ProtocolCore {
    * costs no `actor.send`. Throws LocalProtocolError (and changes nothing) for an invalid one.
    */
   encodeData(event: Event): Uint8Array {
+    const bytes = this.encodeDataFrame(event);
+    if (this.frameTrace !== null) traceSent(this.frameTrace, bytes);
+    return bytes;
+  }
+
+  private encodeDataFrame(event: Event): Uint8Array {
     const encoder = this.encoder;
     if (encoder === null) throw new LocalProtocolError(`${describe(event)} cannot be sent before the connection is open`);
     if (event instanceof TextMessage) return encoder.text(event.data, event.messageFinished);
@@ -427,6 +459,12 @@ export class ProtocolCore {
   }
 
   private encodeClose(event: CloseConnection): Uint8Array {
+    const bytes = this.encodeCloseFrame(event);
+    if (this.frameTrace !== null) traceSent(this.frameTrace, bytes);
+    return bytes;
+  }
+
+  private encodeCloseFrame(event: CloseConnection): Uint8Array {
     const encoder = this.encoder;
     if (encoder === null) throw new LocalProtocolError("CloseConnection cannot be sent before the connection is open");
     // wsproto: 1005 ("no status received") means a close frame without a body (RFC 6455 §7.1.5),
@@ -442,6 +480,43 @@ export class ProtocolCore {
 }
 
 const EOF: PeerEvent = Object.freeze({ type: "transport.eof" });
+
+function traceReceived(trace: FrameTrace, frame: Frame): void {
+  const payload = frame.payload;
+  if (frame.opcode === Opcode.CLOSE) {
+    const close = payload as ClosePayload;
+    trace({ direction: "in", opcode: frame.opcode, length: close.code === CloseReason.NO_STATUS_RCVD ? 0 : 2 + close.reason.length, frameFinished: true, closeCode: close.code });
+    return;
+  }
+  trace({ direction: "in", opcode: frame.opcode, length: (payload as Uint8Array | string).length, frameFinished: frame.frameFinished });
+}
+
+/** Read the header of a frame just encoded (RFC 6455 §5.2): one frame per `encode` call. */
+function traceSent(trace: FrameTrace, bytes: Uint8Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const opcode = bytes[0]! & 0x0f;
+  const masked = (bytes[1]! & 0x80) !== 0;
+  let length = bytes[1]! & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    length = view.getUint16(2);
+    offset = 4;
+  } else if (length === 127) {
+    length = Number(view.getBigUint64(2));
+    offset = 10;
+  }
+  let closeCode: number | undefined;
+  if (opcode === Opcode.CLOSE) {
+    closeCode = CloseReason.NO_STATUS_RCVD;
+    if (length >= 2) {
+      const start = offset + (masked ? 4 : 0);
+      const mask = masked ? view.getUint16(offset) : 0;
+      closeCode = view.getUint16(start) ^ mask;
+    }
+  }
+  const record: FrameTraceRecord = { direction: "out", opcode, length, frameFinished: (bytes[0]! & 0x80) !== 0 };
+  trace(closeCode === undefined ? record : { ...record, closeCode });
+}
 
 function describe(event: unknown): string {
   if (event instanceof Event) return event.type;

@@ -19,7 +19,7 @@
  */
 import { createActor, type Actor, type InspectionEvent, type Observer } from "xstate";
 import { connectionMachine, topLevelState, type ConnectionSnapshot } from "../machines/connection.js";
-import type { InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
+import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
 import type { Extension } from "../codec/extension.js";
 import type { Headers } from "../codec/headers.js";
 import { ConnectionState, ConnectionType } from "./constants.js";
@@ -33,6 +33,11 @@ export interface ConnectionOptions {
   maxHandshakeHeadSize?: number;
   /** An XState inspection observer, passed to the actor (`createActor(machine, { inspect })`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * Opt-in frame trace: called for every frame received or sent once OPEN (frames do not pass
+   * through the actor, so inspection alone does not show them). Costs nothing when absent.
+   */
+  frameTrace?: FrameTrace;
 }
 
 export interface FramesOnlyOptions extends ConnectionOptions {
@@ -91,6 +96,7 @@ abstract class ConnectionEndpoint {
         type,
         maxMessageSize: options.maxMessageSize,
         maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+        frameTrace: options.frameTrace,
         readInputInActor: false,
         framesOnly:
           framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },

@@ -16,6 +16,7 @@ export {
 } from "./events.js";
 export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOptions } from "./connection.js";
 export { connectionMachine, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor } from "../machines/connection.js";
+export type { FrameTrace, FrameTraceRecord } from "../machines/protocol-core.js";
 export { generateNonce, generateAcceptToken } from "../codec/handshake/tokens.js";
 export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";

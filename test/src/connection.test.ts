@@ -486,3 +486,29 @@ describe("Connection (frames only)", () => {
     expect(() => client.send(new Request({ host: "h", target: "/" }))).toThrow(LocalProtocolError);
   });
 });
+
+describe("frame trace", () => {
+  it("reports every frame received and sent once OPEN, with close codes", () => {
+    const records: Array<{ direction: string; opcode: number; length: number; frameFinished: boolean; closeCode?: number }> = [];
+    const pair = openPair({ server: { frameTrace: (record) => records.push({ ...record }) } });
+    pair.clientSends(new TextMessage({ data: "hello" }));
+    pair.serverSends(new BytesMessage({ data: new Uint8Array(300) }));
+    pair.clientSends(new Ping({ payload: new Uint8Array([1]) }));
+    pair.clientSends(new CloseConnection({ code: 4001, reason: "x" }));
+    pair.server.send(new CloseConnection({ code: 4001 }));
+    expect(records).toEqual([
+      { direction: "in", opcode: 1, length: 5, frameFinished: true },
+      { direction: "out", opcode: 2, length: 300, frameFinished: true },
+      { direction: "in", opcode: 9, length: 1, frameFinished: true },
+      { direction: "in", opcode: 8, length: 3, frameFinished: true, closeCode: 4001 },
+      { direction: "out", opcode: 8, length: 2, frameFinished: true, closeCode: 4001 },
+    ]);
+  });
+
+  it("reads masked close codes of frames a client sends", () => {
+    const records: Array<{ closeCode?: number; length: number }> = [];
+    const pair = openPair({ client: { frameTrace: (record) => records.push({ ...record }) } });
+    pair.client.send(new CloseConnection({ code: 1001, reason: "going" }));
+    expect(records).toEqual([{ direction: "out", opcode: 8, length: 7, frameFinished: true, closeCode: 1001 }]);
+  });
+});
