@@ -1,0 +1,51 @@
+/** Errors the Node glue reports (on top of the core's ProtocolError family). */
+import type { Headers } from "../../codec/headers.js";
+
+/** The server answered the opening handshake with a final status other than 101. */
+export class HandshakeRejectedError extends Error {
+  override name = "HandshakeRejectedError";
+  readonly statusCode: number;
+  readonly headers: Headers;
+  /** The response body (empty when it had none). */
+  readonly body: Uint8Array;
+
+  constructor(statusCode: number, headers: Headers, body: Uint8Array) {
+    super(`the server rejected the WebSocket handshake with HTTP ${statusCode}`);
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+/** A timer of the Node glue ran out (the core has no timers, so these live here). */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+  /** Which wait ran out. */
+  readonly phase: "handshake";
+  readonly milliseconds: number;
+
+  constructor(phase: "handshake", milliseconds: number) {
+    super(`the WebSocket opening handshake did not finish within ${milliseconds} ms`);
+    this.phase = phase;
+    this.milliseconds = milliseconds;
+  }
+}
+
+/** The transport ended before the opening handshake finished. */
+export class ConnectionClosedError extends Error {
+  override name = "ConnectionClosedError";
+}
+
+/**
+ * The peer broke the protocol once the connection was open (RFC 6455 §7.1.7): the endpoint sent
+ * a close frame with `code` and closed the TCP connection.
+ */
+export class PeerProtocolError extends Error {
+  override name = "PeerProtocolError";
+  readonly code: number;
+
+  constructor(code: number, reason: string) {
+    super(`the peer broke the WebSocket protocol (close ${code}${reason === "" ? "" : `: ${reason}`})`);
+    this.code = code;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * `wsmachine/node`: Node glue for the Sans-I/O core. The only part of the package that imports
+ * node:* modules; everything else runs unchanged in browsers and other runtimes.
+ */
+export {
+  WebSocketEndpoint,
+  type EndpointOptions,
+  type WebSocketEndpointEvents,
+  type CloseInfo,
+  type HandshakeDecision,
+  type RequestHandler,
+} from "./endpoint.js";
+export { connect, type ConnectOptions } from "./client.js";
+export {
+  upgrade,
+  createWebSocketServer,
+  WebSocketServer,
+  acceptRequest,
+  headersFromRaw,
+  type ServerOptions,
+  type WebSocketServerOptions,
+  type WebSocketServerEvents,
+} from "./server.js";
+export { HandshakeRejectedError, TimeoutError, ConnectionClosedError, PeerProtocolError } from "./errors.js";

@@ -1,0 +1,220 @@
+/**
+ * Server-side glue: `upgrade()` for a node:http(s) server's 'upgrade' event, and
+ * `createWebSocketServer()`, a standalone server on node:net (or node:tls) where the core parses
+ * the HTTP upgrade request itself.
+ */
+import { EventEmitter } from "node:events";
+import type { IncomingMessage } from "node:http";
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import * as tls from "node:tls";
+import type { Headers } from "../../codec/headers.js";
+import { ConnectionState, ConnectionType } from "../constants.js";
+import { WSConnection, type ConnectionOptions } from "../connection.js";
+import { RemoteProtocolError } from "../errors.js";
+import { AcceptConnection, type Request } from "../events.js";
+import { PerMessageDeflate, type PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
+import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
+
+/** What a server needs to know to accept connections. */
+export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
+  /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
+  subprotocols?: readonly string[];
+  /**
+   * Accept permessage-deflate (RFC 7692) when a client offers it: true, or the parameters to
+   * accept with. Default false, as ws (compression costs CPU and memory per connection).
+   * Used when `handleRequest` is not given.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+}
+
+/**
+ * The default decision: accept, with the first of `subprotocols` the client offered (or none),
+ * and permessage-deflate when enabled and offered. A custom `handleRequest` may call this after
+ * its own checks (authentication, origin, …).
+ */
+export function acceptRequest(request: Request, options: Pick<ServerOptions, "subprotocols" | "perMessageDeflate"> = {}): AcceptConnection {
+  const subprotocol = options.subprotocols?.find((protocol) => request.subprotocols.includes(protocol)) ?? null;
+  const deflate = options.perMessageDeflate ?? false;
+  // A fresh extension object per connection: it holds that connection's compression state.
+  const extensions = deflate === false ? [] : [new PerMessageDeflate(deflate === true ? {} : deflate)];
+  return new AcceptConnection({ subprotocol, extensions });
+}
+
+/** node:http's `rawHeaders` (name, value, name, value, …) as header pairs, order and case kept. */
+export function headersFromRaw(rawHeaders: readonly string[]): Headers {
+  const headers: Headers = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+  return headers;
+}
+
+function connectionOptions(options: ServerOptions): ConnectionOptions {
+  return {
+    maxMessageSize: options.maxMessageSize,
+    maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+    inspect: options.inspect,
+    frameTrace: options.frameTrace,
+  };
+}
+
+function endpointOptions(options: ServerOptions): EndpointOptions {
+  return { ...options, handleRequest: options.handleRequest ?? ((request) => acceptRequest(request, options)) };
+}
+
+/**
+ * Take over a node:http(s) server's 'upgrade' event: validate the request the HTTP stack parsed
+ * (`WSConnection.initiateUpgradeConnection` with `request.rawHeaders`), let `handleRequest` decide,
+ * and read `head` (the bytes after the request) as the client's first frames. Resolves with the
+ * open endpoint; rejects with RemoteProtocolError (an invalid upgrade request, answered with
+ * 400/426 already), HandshakeRejectedError (`handleRequest` rejected it) or ConnectionClosedError.
+ *
+ * ```ts
+ * httpServer.on("upgrade", (request, socket, head) => {
+ *   upgrade(request, socket, head, { perMessageDeflate: true }).then((endpoint) => …, () => {});
+ * });
+ * ```
+ */
+export function upgrade(request: IncomingMessage, socket: Duplex, head: Uint8Array, options: ServerOptions = {}): Promise<WebSocketEndpoint> {
+  const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(options));
+  try {
+    connection.initiateUpgradeConnection(headersFromRaw(request.rawHeaders), request.url ?? "/");
+  } catch (error) {
+    if (error instanceof RemoteProtocolError && error.eventHint !== null) {
+      socket.end(connection.send(error.eventHint));
+    } else {
+      socket.destroy();
+    }
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+  // A copy: the connection takes ownership of what it is given, and `head` may be a view into
+  // a buffer node:http still uses.
+  if (head.length > 0) connection.receiveData(Uint8Array.prototype.slice.call(head));
+  return whenOpen(new WebSocketEndpoint(socket, connection, endpointOptions(options)));
+}
+
+export interface WebSocketServerOptions extends ServerOptions {
+  /** Serve wss:// with these TLS options (a key and certificate at least). */
+  tls?: tls.TlsOptions;
+}
+
+export interface WebSocketServerEvents {
+  /** A client completed the opening handshake; `request` is what it asked for. */
+  connection: [endpoint: WebSocketEndpoint, request: Request];
+  /** A TCP (or TLS) connection arrived; its endpoint is CONNECTING (watch its lifecycle from here). */
+  handshake: [endpoint: WebSocketEndpoint];
+  /** An endpoint that never opened failed (invalid request, rejection, timeout, socket error). */
+  clientError: [error: Error, endpoint: WebSocketEndpoint];
+  listening: [];
+  close: [];
+  error: [error: Error];
+}
+
+/** A standalone WebSocket server on node:net (or node:tls): the core parses the HTTP request. */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  /** The listening node:net or node:tls server. */
+  readonly server: net.Server;
+  /** The endpoints that completed the handshake and have not closed yet. */
+  readonly clients = new Set<WebSocketEndpoint>();
+  private readonly endpoints = new Set<WebSocketEndpoint>();
+  private readonly options: WebSocketServerOptions;
+  private readonly secure: boolean;
+
+  constructor(options: WebSocketServerOptions = {}) {
+    super();
+    this.options = options;
+    this.secure = options.tls !== undefined;
+    this.server = options.tls === undefined ? net.createServer() : tls.createServer(options.tls);
+    this.server.on(this.secure ? "secureConnection" : "connection", (socket: net.Socket) => this.accept(socket));
+    this.server.on("listening", () => this.emit("listening"));
+    this.server.on("close", () => this.emit("close"));
+    this.server.on("error", (error) => {
+      if (this.listenerCount("error") > 0) this.emit("error", error);
+    });
+    if (this.secure) {
+      // A TLS handshake that fails is the client's problem, not the server's.
+      this.server.on("tlsClientError", (_error, socket: tls.TLSSocket) => socket.destroy());
+    }
+  }
+
+  /** Start listening (default 127.0.0.1, port 0: the system picks one). */
+  listen(port = 0, host = "127.0.0.1"): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.server.once("error", onError);
+      this.server.listen(port, host, () => {
+        this.server.off("error", onError);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  address(): net.AddressInfo | null {
+    const address = this.server.address();
+    return typeof address === "object" ? address : null;
+  }
+
+  /** The URL clients connect to, e.g. ws://127.0.0.1:8080/ (once listening). */
+  get url(): string {
+    const address = this.address();
+    if (address === null) throw new Error("the server is not listening");
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return `${this.secure ? "wss" : "ws"}://${host}:${address.port}/`;
+  }
+
+  /**
+   * Stop accepting connections, close every open connection with `code` (1001 "going away" by
+   * default; each closing handshake is bounded by the endpoints' `closeTimeout`), abort those
+   * still in their handshake, and resolve when everything is closed.
+   */
+  async close(code = 1001, reason?: string): Promise<void> {
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const endpointsClosed: Promise<unknown>[] = [];
+    for (const endpoint of this.endpoints) {
+      endpointsClosed.push(endpoint.closed);
+      if (endpoint.state === ConnectionState.OPEN || endpoint.state === ConnectionState.REMOTE_CLOSING) endpoint.close(code, reason);
+      else if (endpoint.state === ConnectionState.CONNECTING) endpoint.terminate();
+    }
+    await Promise.all(endpointsClosed);
+    await serverClosed;
+  }
+
+  private accept(socket: net.Socket): void {
+    const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(this.options));
+    const endpoint = new WebSocketEndpoint(socket, connection, endpointOptions(this.options));
+    this.endpoints.add(endpoint);
+    const onHandshakeError = (error: Error): void => {
+      if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
+    };
+    endpoint.on("error", onHandshakeError);
+    endpoint.once("open", () => {
+      endpoint.off("error", onHandshakeError);
+      this.clients.add(endpoint);
+      this.emit("connection", endpoint, endpoint.request!);
+    });
+    endpoint.once("close", () => {
+      endpoint.off("error", onHandshakeError);
+      this.endpoints.delete(endpoint);
+      this.clients.delete(endpoint);
+    });
+    this.emit("handshake", endpoint);
+  }
+}
+
+/**
+ * A standalone server; `onConnection` is added as a 'connection' listener. Call `listen()`.
+ *
+ * ```ts
+ * const server = createWebSocketServer({ perMessageDeflate: true }, (endpoint) => {
+ *   endpoint.on("message", (data) => endpoint.send(data));
+ * });
+ * await server.listen(8080);
+ * ```
+ */
+export function createWebSocketServer(
+  options: WebSocketServerOptions = {},
+  onConnection?: (endpoint: WebSocketEndpoint, request: Request) => void,
+): WebSocketServer {
+  const server = new WebSocketServer(options);
+  if (onConnection !== undefined) server.on("connection", onConnection);
+  return server;
+}
