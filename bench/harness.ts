@@ -32,6 +32,8 @@ export interface Workload {
   baseline?: string;
   /** Required ratio of the first contender vs the baseline. */
   target?: number;
+  /** Throughput the first contender must reach, in `unit` (an absolute target, e.g. masking speed). */
+  minimum?: number;
 }
 
 export interface MeasureOptions {
@@ -61,10 +63,11 @@ export interface WorkloadResult {
   unit: Workload["unit"];
   baseline: string | null;
   target: number | null;
+  minimum: number | null;
   contenders: ContenderResult[];
   /** First contender vs baseline, or null without a baseline. */
   ratio: number | null;
-  /** "pass" / "fail" against the target, "n/a" without one. */
+  /** "pass" / "fail" against the target and minimum, "n/a" without either. */
   verdict: "pass" | "fail" | "n/a";
 }
 
@@ -120,14 +123,19 @@ export function measure(workload: Workload, options: MeasureOptions = DEFAULT_ME
   }));
   const ratio = baselineMedian === null ? null : results[0]!.ratio;
   const target = workload.target ?? null;
+  const minimum = workload.minimum ?? null;
+  const checks: boolean[] = [];
+  if (target !== null && ratio !== null) checks.push(ratio >= target);
+  if (minimum !== null) checks.push(results[0]!.median >= minimum);
   return {
     id: workload.id,
     title: workload.title,
     unit: workload.unit,
     baseline: workload.baseline ?? null,
     target,
+    minimum,
     contenders: results,
     ratio,
-    verdict: target === null || ratio === null ? "n/a" : ratio >= target ? "pass" : "fail",
+    verdict: checks.length === 0 ? "n/a" : checks.every(Boolean) ? "pass" : "fail",
   };
 }

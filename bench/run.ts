@@ -47,6 +47,13 @@ function formatNumber(value: number): string {
   return value.toFixed(2);
 }
 
+function targetText(result: WorkloadResult): string {
+  const parts: string[] = [];
+  if (result.target !== null) parts.push(`≥ ${result.target.toFixed(2)}×`);
+  if (result.minimum !== null) parts.push(`≥ ${formatNumber(result.minimum)} ${result.unit}`);
+  return parts.join(", ");
+}
+
 function printTable(results: WorkloadResult[]): void {
   const rows: string[][] = [["workload", "contender", "median", "unit", "spread", "vs baseline", "target", "verdict"]];
   for (const result of results) {
@@ -62,7 +69,7 @@ function printTable(results: WorkloadResult[]): void {
         result.unit,
         spread,
         contender.ratio === null ? "" : `${contender.ratio.toFixed(2)}×`,
-        first && result.target !== null ? `≥ ${result.target.toFixed(2)}×` : "",
+        first ? targetText(result) : "",
         first && result.verdict !== "n/a" ? (result.verdict === "pass" ? "ok" : "MISSED") : "",
       ]);
     });
