@@ -64,6 +64,13 @@ class DecodedFrame implements Frame {
 
 const EMPTY = new Uint8Array(0);
 
+// Opcodes copied into module constants: the hot path reads them per frame, and some loaders
+// (tsx, bundlers' interop) turn every `Opcode.X` into a getter call through the module namespace.
+const CONTINUATION: Opcode = Opcode.CONTINUATION;
+const TEXT: Opcode = Opcode.TEXT;
+const BINARY: Opcode = Opcode.BINARY;
+const CLOSE: Opcode = Opcode.CLOSE;
+
 const READ_HEADER = 0;
 const READ_PAYLOAD = 1;
 
@@ -269,7 +276,7 @@ export class FrameDecoder {
     if (this.extensions !== null) this.askExtensions(opcode, rsv, length);
 
     if (opcode < 0x8) {
-      if (opcode !== Opcode.CONTINUATION) {
+      if (opcode !== CONTINUATION) {
         this.messageOpcode = opcode;
         this.messageSize = 0;
       }
@@ -304,7 +311,7 @@ export class FrameDecoder {
       if (length > 125) {
         throw new ParseFailed("control frame payload longer than 125 bytes (RFC 6455 §5.5)");
       }
-    } else if (opcode === Opcode.CONTINUATION) {
+    } else if (opcode === CONTINUATION) {
       if (this.messageOpcode === 0) {
         throw new ParseFailed("continuation frame without a fragmented message to continue (RFC 6455 §5.4)");
       }
@@ -338,8 +345,8 @@ export class FrameDecoder {
     if (this.buffered < length) return null;
     const payload = this.takeWhole(length);
     this.state = READ_HEADER;
-    if (this.opcode === Opcode.CLOSE) {
-      return new DecodedFrame(Opcode.CLOSE, parseClosePayload(payload), true, true);
+    if (this.opcode === CLOSE) {
+      return new DecodedFrame(CLOSE, parseClosePayload(payload), true, true);
     }
     return new DecodedFrame(this.opcode as Opcode, payload, true, true);
   }
@@ -371,13 +378,13 @@ export class FrameDecoder {
       this.state = READ_HEADER;
       if (messageFinished) this.messageOpcode = 0;
     }
-    if (messageOpcode === Opcode.TEXT) {
+    if (messageOpcode === TEXT) {
       const text = this.utf8.decode(data, messageFinished);
       if (text.length === 0 && !frameFinished) return undefined;
-      return new DecodedFrame(Opcode.TEXT, text, frameFinished, messageFinished);
+      return new DecodedFrame(TEXT, text, frameFinished, messageFinished);
     }
     if (data.length === 0 && !frameFinished) return undefined;
-    return new DecodedFrame(Opcode.BINARY, data, frameFinished, messageFinished);
+    return new DecodedFrame(BINARY, data, frameFinished, messageFinished);
   }
 
   /** Runs a data piece through the extensions' inbound hooks and counts it against the limit. */

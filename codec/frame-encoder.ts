@@ -53,6 +53,16 @@ export interface FrameEncoderOptions {
 
 const EMPTY = new Uint8Array(0);
 
+// Module constants rather than `Opcode.X` on every call: some loaders (tsx, bundlers' interop)
+// turn each access to an imported binding into a getter call.
+const CONTINUATION: Opcode = Opcode.CONTINUATION;
+const TEXT: Opcode = Opcode.TEXT;
+const BINARY: Opcode = Opcode.BINARY;
+const CLOSE: Opcode = Opcode.CLOSE;
+const PING: Opcode = Opcode.PING;
+const PONG: Opcode = Opcode.PONG;
+const NO_RSV: RsvBits = NO_RSV_BITS;
+
 /** A control frame's payload is at most 125 bytes (RFC 6455 §5.5). */
 const MAX_CONTROL_PAYLOAD = 125;
 
@@ -115,7 +125,7 @@ function firstByte(fin: boolean, rsv: RsvBits, opcode: number): number {
 }
 
 function opcodeName(opcode: number): string {
-  return opcode === Opcode.TEXT ? "text" : "binary";
+  return opcode === TEXT ? "text" : "binary";
 }
 
 export class FrameEncoder {
@@ -142,46 +152,46 @@ export class FrameEncoder {
 
   /** A frame of a text message: the whole message, or with `fin` false one fragment of it. */
   text(data: string, fin = true): Uint8Array {
-    const opcode = this.wireOpcode(Opcode.TEXT);
+    const opcode = this.wireOpcode(TEXT);
     let frame: Uint8Array | null = null;
     if (this.extensions === null && data.length <= ASCII_DIRECT_MAX) frame = this.asciiFrame(opcode, data, fin);
     frame ??= this.dataFrame(opcode, encodeUtf8(data), fin);
-    this.messageOpcode = fin ? 0 : Opcode.TEXT;
+    this.messageOpcode = fin ? 0 : TEXT;
     return frame;
   }
 
   /** A frame of a binary message: the whole message, or with `fin` false one fragment of it. */
   binary(data: Uint8Array, fin = true): Uint8Array {
-    const frame = this.dataFrame(this.wireOpcode(Opcode.BINARY), data, fin);
-    this.messageOpcode = fin ? 0 : Opcode.BINARY;
+    const frame = this.dataFrame(this.wireOpcode(BINARY), data, fin);
+    this.messageOpcode = fin ? 0 : BINARY;
     return frame;
   }
 
   /** As `text`, as separate header and payload chunks (see the module comment). */
   textParts(data: string, fin = true): Uint8Array[] {
-    const parts = this.dataParts(this.wireOpcode(Opcode.TEXT), encodeUtf8(data), fin);
-    this.messageOpcode = fin ? 0 : Opcode.TEXT;
+    const parts = this.dataParts(this.wireOpcode(TEXT), encodeUtf8(data), fin);
+    this.messageOpcode = fin ? 0 : TEXT;
     return parts;
   }
 
   /** As `binary`, without copying the payload for a server (see the module comment). */
   binaryParts(data: Uint8Array, fin = true): Uint8Array[] {
-    const parts = this.dataParts(this.wireOpcode(Opcode.BINARY), data, fin);
-    this.messageOpcode = fin ? 0 : Opcode.BINARY;
+    const parts = this.dataParts(this.wireOpcode(BINARY), data, fin);
+    this.messageOpcode = fin ? 0 : BINARY;
     return parts;
   }
 
   ping(payload: Uint8Array = EMPTY): Uint8Array {
-    return this.controlFrame(Opcode.PING, payload, "ping");
+    return this.controlFrame(PING, payload, "ping");
   }
 
   pong(payload: Uint8Array = EMPTY): Uint8Array {
-    return this.controlFrame(Opcode.PONG, payload, "pong");
+    return this.controlFrame(PONG, payload, "pong");
   }
 
   /** A close frame; the reason is cut to fit (see buildClosePayload in ./close.ts). */
   close(code?: number, reason?: string): Uint8Array {
-    return this.controlFrame(Opcode.CLOSE, buildClosePayload(code, reason), "close");
+    return this.controlFrame(CLOSE, buildClosePayload(code, reason), "close");
   }
 
   private wireOpcode(opcode: number): number {
@@ -191,24 +201,24 @@ export class FrameEncoder {
         `cannot send ${opcodeName(opcode)} data while a fragmented ${opcodeName(this.messageOpcode)} message is unfinished (RFC 6455 §5.4)`,
       );
     }
-    return Opcode.CONTINUATION;
+    return CONTINUATION;
   }
 
   private controlFrame(opcode: number, payload: Uint8Array, name: string): Uint8Array {
     if (payload.length > MAX_CONTROL_PAYLOAD) {
       throw new LocalProtocolError(`${name} payload of ${payload.length} bytes: control frames carry at most 125 (RFC 6455 §5.5)`);
     }
-    return this.frame(firstByte(true, NO_RSV_BITS, opcode), payload);
+    return this.frame(firstByte(true, NO_RSV, opcode), payload);
   }
 
   private dataFrame(opcode: number, data: Uint8Array, fin: boolean): Uint8Array {
-    if (this.extensions === null) return this.frame(firstByte(fin, NO_RSV_BITS, opcode), data);
+    if (this.extensions === null) return this.frame(firstByte(fin, NO_RSV, opcode), data);
     const { rsv, data: payload } = this.outbound(opcode, data, fin);
     return this.frame(firstByte(fin, rsv, opcode), payload);
   }
 
   private dataParts(opcode: number, data: Uint8Array, fin: boolean): Uint8Array[] {
-    let first = firstByte(fin, NO_RSV_BITS, opcode);
+    let first = firstByte(fin, NO_RSV, opcode);
     let payload = data;
     if (this.extensions !== null) {
       const result = this.outbound(opcode, data, fin);
@@ -222,7 +232,7 @@ export class FrameEncoder {
   }
 
   private outbound(opcode: number, data: Uint8Array, fin: boolean): { rsv: RsvBits; data: Uint8Array } {
-    let result = { rsv: NO_RSV_BITS, data };
+    let result = { rsv: NO_RSV, data };
     for (const extension of this.extensions!) {
       result = extension.frameOutbound(opcode as Opcode, result.rsv, result.data, fin);
     }
@@ -260,7 +270,7 @@ export class FrameEncoder {
     }
     const masked = this.client;
     const frame = new Uint8Array(headerLength(length, masked) + length);
-    const first = firstByte(fin, NO_RSV_BITS, opcode);
+    const first = firstByte(fin, NO_RSV, opcode);
     if (!masked) {
       const at = writeHeader(frame, first, length, null);
       for (let i = 0; i < length; i++) frame[at + i] = text.charCodeAt(i);
