@@ -18,6 +18,8 @@ export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOption
 export { connectionMachine, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor } from "../machines/connection.js";
 export type { FrameTrace, FrameTraceRecord } from "../machines/protocol-core.js";
 export { generateNonce, generateAcceptToken } from "../codec/handshake/tokens.js";
+export { PerMessageDeflate, type PerMessageDeflateOptions, type NegotiatedParameters } from "./extensions/permessage-deflate.js";
+export { pakoEngine, type DeflateEngine, type Deflater, type Inflater } from "./extensions/deflate-engine.js";
 export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";
 export type { Headers } from "../codec/headers.js";
