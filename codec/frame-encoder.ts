@@ -38,7 +38,7 @@ import type { Extension } from "./extension.js";
 import { buildClosePayload } from "./close.js";
 import { NO_RSV_BITS, Opcode, type RsvBits } from "./frame.js";
 import { fillRandomMaskKey, getMasker, type Masker } from "./mask.js";
-import { encodeUtf8 } from "./utf8.js";
+import { encodeUtf8, encodeUtf8Into, utf8ByteLength } from "./utf8.js";
 
 export interface FrameEncoderOptions {
   /** We are the client: every frame is masked with a fresh random key (RFC 6455 §5.3). */
@@ -153,9 +153,12 @@ export class FrameEncoder {
   /** A frame of a text message: the whole message, or with `fin` false one fragment of it. */
   text(data: string, fin = true): Uint8Array {
     const opcode = this.wireOpcode(TEXT);
-    let frame: Uint8Array | null = null;
-    if (this.extensions === null && data.length <= ASCII_DIRECT_MAX) frame = this.asciiFrame(opcode, data, fin);
-    frame ??= this.dataFrame(opcode, encodeUtf8(data), fin);
+    let frame: Uint8Array;
+    if (this.extensions !== null) {
+      frame = this.dataFrame(opcode, encodeUtf8(data), fin);
+    } else {
+      frame = (data.length <= ASCII_DIRECT_MAX ? this.asciiFrame(opcode, data, fin) : null) ?? this.textFrame(opcode, data, fin);
+    }
     this.messageOpcode = fin ? 0 : TEXT;
     return frame;
   }
@@ -259,6 +262,24 @@ export class FrameEncoder {
     }
     const at = writeHeader(frame, first, length, key);
     if (length > 0) this.masker.mask(payload, key, frame, at);
+    return frame;
+  }
+
+  /** A frame with `text` encoded straight into it: one allocation of the exact size, no copy. */
+  private textFrame(opcode: number, text: string, fin: boolean): Uint8Array {
+    const length = utf8ByteLength(text);
+    const masked = this.client;
+    const at = headerLength(length, masked);
+    const frame = new Uint8Array(at + length);
+    let key: Uint8Array | null = null;
+    if (masked) {
+      key = this.maskKey;
+      this.randomMaskKey(key);
+    }
+    writeHeader(frame, firstByte(fin, NO_RSV, opcode), length, key);
+    const written = encodeUtf8Into(text, frame, at);
+    if (written !== length) throw new Error(`UTF-8 length of a text frame miscounted: ${written} != ${length}`);
+    if (key !== null && length > 0) this.masker.unmask(frame.subarray(at), key);
     return frame;
   }
 

@@ -12,6 +12,8 @@
  * }
  * function decodeUtf8(bytes: Uint8Array): string;   // whole input; throws ParseFailed(…, 1007)
  * function encodeUtf8(text: string): Uint8Array;
+ * function encodeUtf8Into(text: string, target: Uint8Array, offset: number): number;
+ * function utf8ByteLength(text: string): number;     // what encodeUtf8 would produce, without encoding
  * function truncateUtf8(bytes: Uint8Array, maxLength: number): Uint8Array; // on a code-point boundary
  * ```
  */
@@ -182,11 +184,35 @@ export function encodeUtf8(text: string): Uint8Array {
 }
 
 /**
- * Writes `text` as UTF-8 into `target` from `offset`, returning the bytes written; `target`
- * must have room for `text.length * 3` bytes, the most UTF-8 can take per UTF-16 unit.
+ * Writes `text` as UTF-8 into `target` from `offset`, returning the bytes written (fewer than
+ * `utf8ByteLength(text)` only if `target` is too short).
  */
 export function encodeUtf8Into(text: string, target: Uint8Array, offset: number): number {
   return encoder.encodeInto(text, offset === 0 ? target : target.subarray(offset)).written;
+}
+
+/**
+ * How many bytes `encodeUtf8(text)` produces, counted without encoding, so a frame can be
+ * allocated at its exact size and the text encoded straight into it. A lone surrogate counts 3,
+ * the size of the U+FFFD that TextEncoder writes for it.
+ */
+export function utf8ByteLength(text: string): number {
+  const length = text.length;
+  let bytes = length;
+  for (let i = 0; i < length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) {
+      bytes += 1;
+    } else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: two UTF-16 units, four UTF-8 bytes.
+      bytes += 2;
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
 }
 
 /**

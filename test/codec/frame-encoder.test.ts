@@ -63,6 +63,15 @@ describe("FrameEncoder: RFC 6455 §5.7 examples", () => {
   });
 });
 
+describe("FrameEncoder: text with lone surrogates", () => {
+  it("writes U+FFFD for them, as TextEncoder does, in short and long text, both roles", () => {
+    for (const text of ["a\ud800b", `${"x".repeat(100)}\udc00😀\ud83d`]) {
+      expect(server().text(text)).toEqual(buildFrame({ opcode: Opcode.TEXT, payload: textBytes(text) }));
+      expect(client().text(text)).toEqual(buildFrame({ opcode: Opcode.TEXT, payload: textBytes(text), maskKey: KEY }));
+    }
+  });
+});
+
 describe("FrameEncoder: close frames", () => {
   it("encodes an empty close, a code, and a code with a reason", () => {
     expect(server().close()).toEqual(hex("88 00"));

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ParseFailed } from "../../codec/frame.js";
-import { decodeShortAscii, decodeUtf8, encodeUtf8, encodeUtf8Into, truncateUtf8, Utf8StreamDecoder } from "../../codec/utf8.js";
+import { decodeShortAscii, decodeUtf8, encodeUtf8, encodeUtf8Into, truncateUtf8, utf8ByteLength, Utf8StreamDecoder } from "../../codec/utf8.js";
 import { hex } from "./frame-helpers.js";
 
 function decodePieces(pieces: Uint8Array[]): string {
@@ -151,5 +151,20 @@ describe("truncateUtf8", () => {
     expect(truncateUtf8(bytes, 2)).toEqual(encodeUtf8("a"));
     expect(truncateUtf8(bytes, 1)).toEqual(encodeUtf8("a"));
     expect(truncateUtf8(encodeUtf8("😀"), 3)).toEqual(new Uint8Array(0));
+  });
+});
+
+describe("utf8ByteLength", () => {
+  it("equals the length TextEncoder produces, lone surrogates included", () => {
+    for (const text of ["", "a", "é", "€", "😀", "\ud800", "\udc00", "a\ud83d", "\ud83dx", "\ud83d\ude00\ud83d"]) {
+      expect(utf8ByteLength(text)).toBe(encodeUtf8(text).length);
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 60 }), fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((unit) => String.fromCharCode(unit)), maxLength: 20 }), (first, second) => {
+        const text = first + second;
+        expect(utf8ByteLength(text)).toBe(encodeUtf8(text).length);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
