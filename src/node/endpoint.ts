@@ -160,6 +160,9 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   private awaitingDecision = false;
   private deferredAfterOpen = false;
   private writeBlocked = false;
+  private pausedByApplication = false;
+  /** The socket is paused because of one of the above (so ours to resume). */
+  private socketPaused = false;
 
   // A message being reassembled.
   private textParts: string[] = [];
@@ -224,6 +227,8 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     socket.on("close", this.onSocketClose);
     socket.on("error", this.onSocketError);
     socket.on("drain", this.onDrain);
+    // A socket handed over by node:http after 'upgrade' may have been left paused.
+    socket.resume();
     // Read what the connection already holds (a request passed to initiateUpgradeConnection, the
     // bytes after it) once the creator has attached its listeners.
     process.nextTick(() => this.pump());
@@ -290,6 +295,27 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     }
   }
 
+  /**
+   * Stop reading: no more messages (or any event) are delivered, and the socket is paused, until
+   * `resume()`. The peer's writes then back up in TCP.
+   */
+  pause(): void {
+    this.pausedByApplication = true;
+    this.updateFlow();
+  }
+
+  /** Read again after `pause()`; whatever arrived meanwhile is delivered first. */
+  resume(): void {
+    if (!this.pausedByApplication) return;
+    this.pausedByApplication = false;
+    this.pump();
+  }
+
+  /** True while reading is stopped, for whatever reason (see the header comment). */
+  get isPaused(): boolean {
+    return this.isBlocked();
+  }
+
   /** Destroy the socket now, without a closing handshake. */
   terminate(): void {
     this.socket.destroy();
@@ -349,7 +375,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   // -- reading ----------------------------------------------------------------------------------
 
   private isBlocked(): boolean {
-    return this.pendingHandlers > 0 || this.awaitingDecision || this.deferredAfterOpen || this.writeBlocked;
+    return this.pendingHandlers > 0 || this.awaitingDecision || this.deferredAfterOpen || this.writeBlocked || this.pausedByApplication;
   }
 
   /** Hand out the connection's events until it has none or reading must stop. */
@@ -376,9 +402,12 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
 
   private updateFlow(): void {
     if (this.transportClosed) return;
-    if (this.isBlocked()) {
-      if (!this.socket.isPaused()) this.socket.pause();
-    } else if (this.socket.isPaused()) {
+    const blocked = this.isBlocked();
+    if (blocked && !this.socketPaused) {
+      this.socketPaused = true;
+      this.socket.pause();
+    } else if (!blocked && this.socketPaused) {
+      this.socketPaused = false;
       this.socket.resume();
     }
   }
