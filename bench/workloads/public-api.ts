@@ -1,0 +1,503 @@
+/**
+ * W1–W5, W7: the public `WSConnection` against ws 8's public `WebSocket` (with and without its
+ * native bufferutil) and, for handshakes, websocket-driver — same process, same run, same bytes.
+ * (W6, permessage-deflate, is in ./public-deflate.ts; M1, heap per connection, in ../memory.ts.)
+ *
+ * - Handshakes happen outside the timed region (except W7, which times them).
+ * - Received bytes come in 64 KiB chunks over one buffer; both sides unmask in place, so every
+ *   pass starts from a pristine copy written untimed (`prepare`).
+ * - ws runs as its WebSocketServer runs it after a handshake: `setSocket` on a stand-in socket
+ *   that emits the chunks as 'data' and collects what ws writes (./support/ws.ts).
+ * - Every pass checks its answer: message count, byte count and content.
+ * - Text: ws hands a Buffer to 'message', so its contender calls toString() as an application
+ *   would; wsmachine yields strings. Binary: ws hands one Buffer per message; wsmachine hands out
+ *   pieces as they arrive (its API: a payload within one chunk is not copied), so "joined"
+ *   contenders join them into one array, as an application that needs one buffer would.
+ */
+import { createRequire } from "node:module";
+import type { Check, Contender, Workload } from "../harness.js";
+import { AcceptConnection, BytesMessage, ConnectionType, Request, TextMessage, WSConnection, type Event } from "../../src/index.js";
+import { FrameEncoder } from "../../codec/frame-encoder.js";
+import { setMasker } from "../../codec/mask.js";
+import { nativeMasker } from "../../src/node/native-masker.js";
+import { loadWs, openWs, type WsModules } from "./support/ws.js";
+import { check, openPair, WireInput } from "./support/wire.js";
+
+const wsNative = loadWs(true);
+const wsPlain = loadWs(false);
+const WS = "ws";
+const WS_PLAIN = "ws (no bufferutil)";
+const native = nativeMasker();
+if (native === null) throw new Error("bench: no native masker (install the bufferutil devDependency)");
+
+/** Contender names. */
+const OURS = "wsmachine";
+const OURS_NATIVE = `wsmachine + ${native.source} masker`;
+
+const wsVariants: Array<[string, WsModules]> = [
+  [WS, wsNative],
+  [WS_PLAIN, wsPlain],
+];
+
+/** A server connection created while `masker` is the process default (codecs take it at creation). */
+function serverWith(accelerated: boolean): WSConnection {
+  if (accelerated) setMasker(native!.masker);
+  try {
+    return openPair().server;
+  } finally {
+    setMasker(null);
+  }
+}
+
+function clientWith(accelerated: boolean): WSConnection {
+  if (accelerated) setMasker(native!.masker);
+  try {
+    return openPair().client;
+  } finally {
+    setMasker(null);
+  }
+}
+
+/** Masked frames as a client sends them, with fresh random keys. */
+function clientFrames(count: number, make: (encoder: FrameEncoder, index: number) => Uint8Array): { frames: Uint8Array[]; total: number } {
+  const encoder = new FrameEncoder({ client: true });
+  const frames: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const frame = make(encoder, i);
+    frames.push(frame);
+    total += frame.length;
+  }
+  return { frames, total };
+}
+
+// ---------------------------------------------------------------------------------------------
+// W1: 200,000 masked 16-byte text frames → strings
+
+function w1(): Workload {
+  const count = 200_000;
+  const messages = Array.from({ length: 16 }, (_, i) => `message #${String(i).padStart(2, "0")} ok!`.slice(0, 16));
+  const { frames, total } = clientFrames(count, (encoder, i) => encoder.text(messages[i & 15]!));
+  const input = new WireInput(frames, total);
+  const buffers = input.buffers();
+  const server = serverWith(false);
+  const ours: Contender = {
+    name: OURS,
+    prepare: () => input.restore(),
+    run: () => {
+      let received = 0;
+      let wrong = 0;
+      let partial = "";
+      for (const chunk of input.chunks) {
+        server.receiveData(chunk);
+        for (const event of server.events()) {
+          if (!(event instanceof TextMessage)) throw new Error(`unexpected ${event.type}`);
+          // A frame cut by a chunk boundary comes in two pieces, joined as an application would.
+          if (!event.messageFinished) {
+            partial += event.data;
+            continue;
+          }
+          const text = partial === "" ? event.data : partial + event.data;
+          partial = "";
+          if (text !== messages[received & 15]) wrong++;
+          received++;
+        }
+      }
+      check(received === count && wrong === 0, `${received} messages, ${wrong} wrong`);
+      return received;
+    },
+  };
+  const theirs = wsVariants.map(([name, modules]): Contender => {
+    const { websocket, socket } = openWs(modules, "server");
+    let received = 0;
+    let wrong = 0;
+    websocket.on("message", (data: Buffer, isBinary: boolean) => {
+      const text = isBinary ? "" : data.toString();
+      if (text !== messages[received & 15]) wrong++;
+      received++;
+    });
+    return {
+      name,
+      prepare: () => input.restore(),
+      run: () => {
+        received = 0;
+        wrong = 0;
+        for (const chunk of buffers) socket.emit("data", chunk);
+        check(received === count && wrong === 0, `${received} messages, ${wrong} wrong`);
+        return received;
+      },
+    };
+  });
+  return {
+    id: "W1",
+    title: "parse 200,000 masked 16 B text frames (64 KiB chunks) to strings",
+    unit: "msg/s",
+    contenders: [ours, ...theirs],
+    baseline: WS,
+    checks: [{ contender: OURS, baseline: WS, ratio: 1.5 }, { contender: OURS, baseline: WS_PLAIN, ratio: 1.5 }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// W2, W3: masked binary frames → bytes
+
+/** Byte `index` of message `message`. */
+function patternByte(message: number, index: number): number {
+  return (index * 31 + message * 7 + (index >>> 12)) & 0xff;
+}
+
+const SAMPLE_STRIDE = 4093;
+
+function binaryFrames(count: number, size: number): WireInput {
+  const payload = new Uint8Array(size);
+  const { frames, total } = clientFrames(count, (encoder, m) => {
+    for (let i = 0; i < size; i++) payload[i] = patternByte(m, i);
+    return encoder.binary(payload);
+  });
+  return new WireInput(frames, total);
+}
+
+/** Checks a received piece of message `message` starting at `offset`; returns the mismatches. */
+function checkPiece(piece: Uint8Array, message: number, offset: number): number {
+  let wrong = 0;
+  for (let i = (SAMPLE_STRIDE - (offset % SAMPLE_STRIDE)) % SAMPLE_STRIDE; i < piece.length; i += SAMPLE_STRIDE) {
+    if (piece[i] !== patternByte(message, offset + i)) wrong++;
+  }
+  // The last byte too, so a short or shifted piece cannot pass.
+  if (piece.length > 0 && piece[piece.length - 1] !== patternByte(message, offset + piece.length - 1)) wrong++;
+  return wrong;
+}
+
+function join(pieces: Uint8Array[], total: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+function binaryParseWorkload(options: {
+  id: string;
+  title: string;
+  count: number;
+  size: number;
+  checks: Check[];
+  /** Which wsmachine contenders: pieces as handed out, and/or joined into one array per message. */
+  forms: Array<"pieces" | "joined">;
+  note: string;
+}): Workload {
+  const { count, size } = options;
+  const input = binaryFrames(count, size);
+  const buffers = input.buffers();
+  const contenders: Contender[] = [];
+  for (const form of options.forms) {
+    for (const accelerated of [false, true]) {
+      const server = serverWith(accelerated);
+      const name = `${accelerated ? OURS_NATIVE : OURS}${options.forms.length > 1 && form === "joined" ? ", joined" : ""}`;
+      contenders.push({
+        name,
+        prepare: () => input.restore(),
+        run: () => {
+          let bytes = 0;
+          let messages = 0;
+          let wrong = 0;
+          let offset = 0;
+          const pieces: Uint8Array[] = [];
+          for (const chunk of input.chunks) {
+            server.receiveData(chunk);
+            for (const event of server.events()) {
+              if (!(event instanceof BytesMessage)) throw new Error(`unexpected ${event.type}`);
+              const piece = event.data;
+              if (form === "pieces") {
+                wrong += checkPiece(piece, messages, offset);
+                offset += piece.length;
+                bytes += piece.length;
+                if (event.messageFinished) {
+                  check(offset === size, `message ${messages}: ${offset} bytes`);
+                  messages++;
+                  offset = 0;
+                }
+              } else {
+                pieces.push(piece);
+                offset += piece.length;
+                if (event.messageFinished) {
+                  const message = join(pieces, offset);
+                  pieces.length = 0;
+                  wrong += checkPiece(message, messages, 0);
+                  bytes += message.length;
+                  check(message.length === size, `message ${messages}: ${message.length} bytes`);
+                  messages++;
+                  offset = 0;
+                }
+              }
+            }
+          }
+          check(messages === count && bytes === count * size && wrong === 0, `${messages} messages, ${bytes} bytes, ${wrong} wrong`);
+          return bytes;
+        },
+      });
+    }
+  }
+  for (const [name, modules] of wsVariants) {
+    const { websocket, socket } = openWs(modules, "server");
+    let bytes = 0;
+    let messages = 0;
+    let wrong = 0;
+    websocket.on("message", (data: Buffer) => {
+      wrong += checkPiece(data, messages, 0);
+      if (data.length !== size) wrong++;
+      bytes += data.length;
+      messages++;
+    });
+    contenders.push({
+      name,
+      prepare: () => input.restore(),
+      run: () => {
+        bytes = 0;
+        messages = 0;
+        wrong = 0;
+        for (const chunk of buffers) socket.emit("data", chunk);
+        check(messages === count && bytes === count * size && wrong === 0, `${messages} messages, ${bytes} bytes, ${wrong} wrong`);
+        return bytes;
+      },
+    });
+  }
+  return { id: options.id, title: options.title, unit: "MB/s", contenders, baseline: WS, checks: options.checks, note: options.note };
+}
+
+function w2(): Workload {
+  return binaryParseWorkload({
+    id: "W2",
+    title: "parse 2,000 masked 64 KiB binary frames (64 KiB chunks)",
+    count: 2000,
+    size: 64 * 1024,
+    forms: ["pieces", "joined"],
+    checks: [
+      { contender: OURS, baseline: WS_PLAIN, ratio: 4 },
+      { contender: OURS_NATIVE, baseline: WS, ratio: 1 },
+    ],
+    note:
+      "A 64 KiB frame plus header spans two 64 KiB chunks: wsmachine hands out two pieces without copying (\"pieces\"); \", joined\" copies them into one array per message, which ws always does.",
+  });
+}
+
+function w3(): Workload {
+  return binaryParseWorkload({
+    id: "W3",
+    title: "parse one masked 16 MiB binary frame (64 KiB chunks), joined into one message",
+    count: 1,
+    size: 16 * 1024 * 1024,
+    forms: ["joined"],
+    checks: [
+      { contender: OURS, baseline: WS_PLAIN, ratio: 1.5 },
+      { contender: OURS_NATIVE, baseline: WS, ratio: 1.5 },
+    ],
+    note:
+      "wsmachine hands out 256 pieces of 64 KiB as they arrive; the application keeps them and joins them into one 16 MiB array at the end (timed). ws buffers the chunks, copies them into one buffer and unmasks it.",
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// W4: client sends 200,000 16-byte text messages (masked)
+
+function w4(): Workload {
+  const count = 200_000;
+  const text = "0123456789abcdef";
+  const frameLength = 2 + 4 + 16;
+  const client = clientWith(false);
+  const ours: Contender = {
+    name: OURS,
+    run: () => {
+      let bytes = 0;
+      let last: Uint8Array | null = null;
+      for (let i = 0; i < count; i++) {
+        last = client.send(new TextMessage({ data: text }));
+        bytes += last.length;
+      }
+      check(bytes === count * frameLength, `${bytes} bytes`);
+      check(last !== null && last[0] === 0x81 && last[1] === 0x90 && (last[6]! ^ last[2]!) === 0x30, "frame");
+      return count;
+    },
+  };
+  const theirs = wsVariants.map(([name, modules]): Contender => {
+    const { websocket, socket } = openWs(modules, "client");
+    let last: Uint8Array | null = null;
+    socket.sink = (chunk) => {
+      last = chunk;
+    };
+    return {
+      name,
+      run: () => {
+        socket.bytes = 0;
+        for (let i = 0; i < count; i++) websocket.send(text);
+        check(socket.bytes === count * frameLength, `${socket.bytes} bytes`);
+        check(last !== null && last.length === 16, "payload chunk");
+        return count;
+      },
+    };
+  });
+  return {
+    id: "W4",
+    title: "encode 200,000 16 B text messages as a client (masked)",
+    unit: "msg/s",
+    contenders: [ours, ...theirs],
+    baseline: WS,
+    checks: [{ contender: OURS, baseline: WS, ratio: 1.5 }, { contender: OURS, baseline: WS_PLAIN, ratio: 1.5 }],
+    note: "wsmachine: `send(new TextMessage(…))` returns one buffer per frame; ws: `send(text)`, whose frame reaches the socket as a header and a payload chunk.",
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// W5: server sends 2,000 64 KiB binary messages
+
+function w5(): Workload {
+  const count = 2000;
+  const size = 64 * 1024;
+  const headerLength = 10; // 64 KiB needs the 64-bit length form
+  const frameLength = size + headerLength;
+  const payloads = Array.from({ length: 8 }, (_, m) => {
+    const payload = new Uint8Array(size);
+    for (let i = 0; i < size; i++) payload[i] = patternByte(m, i);
+    return payload;
+  });
+  const server = openPair().server;
+  const single: Contender = {
+    name: `${OURS} send()`,
+    run: () => {
+      let bytes = 0;
+      let wrong = 0;
+      for (let i = 0; i < count; i++) {
+        const frame = server.send(new BytesMessage({ data: payloads[i & 7]! }));
+        bytes += frame.length;
+        if (frame[headerLength] !== patternByte(i & 7, 0) || frame[frame.length - 1] !== patternByte(i & 7, size - 1)) wrong++;
+      }
+      check(bytes === count * frameLength && wrong === 0, `${bytes} bytes, ${wrong} wrong`);
+      return count * size;
+    },
+  };
+  const memcpy: Contender = {
+    name: "memcpy (payload.slice())",
+    run: () => {
+      let bytes = 0;
+      let wrong = 0;
+      for (let i = 0; i < count; i++) {
+        const copy = payloads[i & 7]!.slice();
+        bytes += copy.length;
+        if (copy[0] !== patternByte(i & 7, 0) || copy[size - 1] !== patternByte(i & 7, size - 1)) wrong++;
+      }
+      check(bytes === count * size && wrong === 0, `${bytes} bytes, ${wrong} wrong`);
+      return count * size;
+    },
+  };
+  const parts: Contender = {
+    name: `${OURS} sendParts()`,
+    run: () => {
+      let bytes = 0;
+      let wrong = 0;
+      for (let i = 0; i < count; i++) {
+        const chunks = server.sendParts(new BytesMessage({ data: payloads[i & 7]! }));
+        for (const chunk of chunks) bytes += chunk.length;
+        if (chunks.length !== 2 || chunks[1] !== payloads[i & 7] || chunks[0]![1] !== 127) wrong++;
+      }
+      check(bytes === count * frameLength && wrong === 0, `${bytes} bytes, ${wrong} wrong`);
+      return count * size;
+    },
+  };
+  const theirs = wsVariants.map(([name, modules]): Contender => {
+    const { websocket, socket } = openWs(modules, "server");
+    let last: Uint8Array | null = null;
+    socket.sink = (chunk) => {
+      last = chunk;
+    };
+    return {
+      name,
+      run: () => {
+        socket.bytes = 0;
+        socket.writes = 0;
+        for (let i = 0; i < count; i++) websocket.send(payloads[i & 7]!);
+        check(socket.bytes === count * frameLength && socket.writes === 2 * count, `${socket.bytes} bytes in ${socket.writes} writes`);
+        check(last !== null && last.length === size && last[size - 1] === patternByte((count - 1) & 7, size - 1), "payload chunk");
+        return count * size;
+      },
+    };
+  });
+  return {
+    id: "W5",
+    title: "encode 2,000 64 KiB binary messages as a server",
+    unit: "MB/s",
+    contenders: [single, memcpy, parts, ...theirs],
+    baseline: WS,
+    checks: [
+      { contender: `${OURS} send()`, baseline: "memcpy (payload.slice())", ratio: 0.8 },
+      { contender: `${OURS} sendParts()`, baseline: WS, ratio: 1.0 },
+    ],
+    note: "send() returns the frame in one new buffer (header + a copy of the payload); sendParts() returns [header, payload] for writev, the payload uncopied, as ws writes it. memcpy: a copy of the payload into a new array, nothing else.",
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// W7: complete opening handshakes
+
+interface DriverLike {
+  io: { on(event: "data", listener: (chunk: Buffer) => void): void };
+  on(event: string, listener: (...args: unknown[]) => void): void;
+  parse(chunk: Buffer): void;
+  start(): boolean;
+  getState?(): string;
+}
+
+function w7(): Workload {
+  const perPass = 500;
+  const ours: Contender = {
+    name: OURS,
+    run: () => {
+      let opened = 0;
+      for (let i = 0; i < perPass; i++) {
+        const client = new WSConnection(ConnectionType.CLIENT);
+        const server = new WSConnection(ConnectionType.SERVER);
+        server.receiveData(client.send(new Request({ host: "example.com", target: "/chat" })));
+        let request: Event | null = null;
+        for (const event of server.events()) request = event;
+        if (!(request instanceof Request)) throw new Error("no request");
+        client.receiveData(server.send(new AcceptConnection()));
+        for (const event of client.events()) if (event instanceof AcceptConnection && client.state === "OPEN") opened++;
+      }
+      check(opened === perPass, `${opened} handshakes`);
+      return perPass;
+    },
+  };
+  const require = createRequire(import.meta.url);
+  const driver = require("websocket-driver") as { client(url: string): DriverLike; server(): DriverLike };
+  const theirs: Contender = {
+    name: "websocket-driver",
+    run: () => {
+      let opened = 0;
+      for (let i = 0; i < perPass; i++) {
+        const client = driver.client("ws://example.com/chat");
+        const server = driver.server();
+        client.io.on("data", (chunk) => server.parse(chunk));
+        server.io.on("data", (chunk) => client.parse(chunk));
+        server.on("connect", () => server.start());
+        client.on("open", () => opened++);
+        client.start();
+      }
+      check(opened === perPass, `${opened} handshakes`);
+      return perPass;
+    },
+  };
+  return {
+    id: "W7",
+    title: "complete opening handshakes (client request → server accept → client OPEN)",
+    unit: "ops/s",
+    contenders: [ours, theirs],
+    baseline: "websocket-driver",
+    target: 1.5,
+    minimum: 40_000,
+    note: "Each op creates a client and a server connection and runs the whole handshake through them (ws cannot be driven without an HTTP stack and sockets, so it is not in this one).",
+  };
+}
+
+export const workloads: Workload[] = [w1(), w2(), w3(), w4(), w5(), w7()];
