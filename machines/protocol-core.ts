@@ -443,6 +443,27 @@ export class ProtocolCore {
     return bytes;
   }
 
+  /**
+   * As `encodeData`, as chunks for writev: a message's header, then (server) its payload array
+   * uncopied. Pings and pongs come as one chunk.
+   */
+  encodeDataParts(event: Event): Uint8Array[] {
+    const encoder = this.encoder;
+    let parts: Uint8Array[] | null = null;
+    if (encoder !== null) {
+      if (event instanceof BytesMessage) parts = encoder.binaryParts(event.data, event.messageFinished);
+      else if (event instanceof TextMessage) parts = encoder.textParts(event.data, event.messageFinished);
+      else if (event instanceof Message) {
+        const data: unknown = event.data;
+        if (typeof data === "string") parts = encoder.textParts(data, event.messageFinished);
+        else if (data instanceof Uint8Array) parts = encoder.binaryParts(data, event.messageFinished);
+      }
+    }
+    if (parts === null) return [this.encodeData(event)];
+    if (this.frameTrace !== null) traceSent(this.frameTrace, parts[0]!);
+    return parts;
+  }
+
   private encodeDataFrame(event: Event): Uint8Array {
     const encoder = this.encoder;
     if (encoder === null) throw new LocalProtocolError(`${describe(event)} cannot be sent before the connection is open`);

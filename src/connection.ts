@@ -148,6 +148,20 @@ abstract class ConnectionEndpoint {
   }
 
   /**
+   * As `send`, but as a list of chunks to write in order (e.g. with `writev`): a data message's
+   * frame header comes as its own chunk, followed — for a server, which does not mask — by the
+   * caller's payload array itself, uncopied (do not change it until it is written). Every
+   * other event, and any client frame, comes as one chunk.
+   */
+  sendParts(event: Event): Uint8Array[] {
+    const phase = this.phase;
+    if ((phase === "open" || (phase === "failed" && this.currentState === ConnectionState.OPEN)) && isDataEvent(event)) {
+      return this.core.encodeDataParts(event);
+    }
+    return [this.send(event)];
+  }
+
+  /**
    * Bytes received from the peer, or null when the transport was closed (EOF). An empty chunk
    * is not EOF. Once OPEN, the chunk is read by `events()` and may be unmasked in place: the
    * connection takes ownership of it (pass a copy if you reuse the buffer).
