@@ -35,6 +35,10 @@ export function toHex(data: Uint8Array): string {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts);
+}
+
+export function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);
@@ -94,7 +98,7 @@ export function peerFrame(role: Role, spec: FrameSpec): Uint8Array {
 
 /** Several peer frames back to back. */
 export function peerFrames(role: Role, ...specs: FrameSpec[]): Uint8Array {
-  return concat(...specs.map((spec) => peerFrame(role, spec)));
+  return concatAll(specs.map((spec) => peerFrame(role, spec)));
 }
 
 export function closeBody(code: number, reason: string | Uint8Array = ""): Uint8Array {
