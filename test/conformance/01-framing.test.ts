@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { BytesMessage, TextMessage } from "../../src/index.js";
-import { B, CLOSE, T, deliver, expectCleanClose, expectFailure, open, summarize, codes, FAIL } from "./driver.js";
+import { B, CLOSE, T, deliver, open, summarize, codes, FAIL } from "./driver.js";
+import { expectFailure, expectCleanClose } from "./closing.js";
 import { OP, ROLES, closeBody, concat, frame, peerFrame, peerFrames, pseudoRandomBytes } from "./wire.js";
 
 const LENGTHS = [0, 1, 125, 126, 127, 128, 65535, 65536, 1 << 20];

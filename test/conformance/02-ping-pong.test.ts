@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { ConnectionState, Ping, Pong } from "../../src/index.js";
-import { CLOSE, FAIL, PING, PONG, T, codes, deliver, deliverSteps, expectCleanClose, expectFailure, open, summarize } from "./driver.js";
+import { CLOSE, FAIL, PING, PONG, T, codes, deliver, deliverSteps, open, summarize } from "./driver.js";
+import { expectFailure, expectCleanClose } from "./closing.js";
 import { OP, ROLES, closeBody, concat, peerFrame, peerFrames, pseudoRandomBytes, readFrames } from "./wire.js";
 
 const ALL_BYTES = Uint8Array.from({ length: 125 }, (_, i) => (i * 53 + 7) & 0xff);

@@ -5,7 +5,8 @@
  * after it is delivered.
  */
 import { describe, expect, it } from "vitest";
-import { FAIL, PING, T, codes, deliver, deliverSteps, expectFailure, open, summarize } from "./driver.js";
+import { FAIL, PING, T, codes, deliver, deliverSteps, open, summarize } from "./driver.js";
+import { expectFailure } from "./closing.js";
 import { OP, ROLES, closeBody, concat, peerFrame, peerFrames, type FrameSpec } from "./wire.js";
 
 const RSV_VALUES = [1, 2, 3, 4, 5, 6, 7];

@@ -4,7 +4,8 @@
  * valid traffic, as soon as the opcode's byte has arrived; nothing after them is delivered.
  */
 import { describe, expect, it } from "vitest";
-import { FAIL, T, codes, deliver, deliverSteps, expectFailure, open, summarize } from "./driver.js";
+import { FAIL, T, codes, deliver, deliverSteps, open, summarize } from "./driver.js";
+import { expectFailure } from "./closing.js";
 import { OP, ROLES, concat, peerFrame, peerFrames } from "./wire.js";
 
 const RESERVED = [0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf].map((opcode) => [`0x${opcode.toString(16)}`, opcode] as const);

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { Ping, TextMessage } from "../../src/index.js";
-import { B, CLOSE, FAIL, PING, PONG, T, codes, deliver, expectCleanClose, expectFailure, open, summarize, type Chunking } from "./driver.js";
+import { B, CLOSE, FAIL, PING, PONG, T, codes, deliver, open, summarize, type Chunking } from "./driver.js";
+import { expectFailure, expectCleanClose } from "./closing.js";
 import { OP, ROLES, closeBody, peerFrames, type FrameSpec } from "./wire.js";
 
 const CHOPS: Array<[string, Chunking]> = [

@@ -7,7 +7,8 @@
  * (WHATWG "maximal subpart" rule), even when the frame is not finished yet.
  */
 import { describe, expect, it } from "vitest";
-import { FAIL, T, codes, deliver, deliverSteps, expectFailure, open, summarize, type Summary } from "./driver.js";
+import { FAIL, T, codes, deliver, deliverSteps, open, summarize, type Summary } from "./driver.js";
+import { expectFailure } from "./closing.js";
 import { OP, ROLES, bytes, concat, hex, peerFrame, peerFrames, type Role } from "./wire.js";
 
 /** "κόσμε" as Autobahn spells it: with U+1F79 (omicron with oxia), CE BA E1 BD B9 CF 83 CE BC CE B5. */

@@ -12,7 +12,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { CloseConnection, ConnectionState, LocalProtocolError, Ping, TextMessage } from "../../src/index.js";
-import { CLOSE, FAIL, PING, T, codes, deliver, deliverSteps, drain, expectCleanClose, expectFailure, open, summarize } from "./driver.js";
+import { CLOSE, FAIL, PING, T, codes, deliver, deliverSteps, drain, open, summarize } from "./driver.js";
+import { expectFailure, expectCleanClose } from "./closing.js";
 import { OP, ROLES, bytes, closeBody, concat, hex, peerFrame, peerFrames, readClose } from "./wire.js";
 
 const VALID_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];

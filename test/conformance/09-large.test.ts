@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { BytesMessage, TextMessage, type Event } from "../../src/index.js";
-import { FAIL, codes, deliver, deliverSteps, expectFailure, open, summarize, chunksOf } from "./driver.js";
+import { FAIL, codes, deliver, deliverSteps, open, summarize, chunksOf } from "./driver.js";
+import { expectFailure } from "./closing.js";
 import { OP, ROLES, concat, concatAll, peerFrame, peerFrames, pseudoRandomBytes, type Role } from "./wire.js";
 
 const KiB = 1024;
