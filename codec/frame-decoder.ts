@@ -7,6 +7,7 @@
  * interface FrameDecoderOptions {
  *   client: boolean;         // we are the client: frames must arrive unmasked (a server requires masked ones)
  *   maxMessageSize: number;  // bytes per message after extensions, counted across fragments (1009 past it)
+ *   maxFragments?: number;   // frames per data message, empty ones included (1008 past it); default no limit
  *   extensions?: readonly Extension[]; // the enabled extensions, in negotiation order
  *   masker?: Masker;         // default: getMasker() when the decoder is created
  * }
@@ -46,6 +47,13 @@ export interface FrameDecoderOptions {
   client: boolean;
   /** Most bytes a message may have after extensions (decompressed), counted across fragments. */
   maxMessageSize: number;
+  /**
+   * Most frames a data message may have, its first frame and empty continuations included
+   * (1008 past it). Default: no limit. Pieces of a message are handed out as they arrive, so the
+   * decoder holds nothing per frame; an application that reassembles holds one piece per frame,
+   * which is what this bounds (cf. ws 8.21 `maxFragments`, GHSA-96hv-2xvq-fx4p).
+   */
+  maxFragments?: number;
   /** The enabled extensions: only their RSV bits are allowed, and their hooks see every frame. */
   extensions?: readonly Extension[];
   /** How to unmask payloads; defaults to the process-wide masker (see ./mask.ts). */
@@ -105,6 +113,7 @@ const MAX_SAFE_HIGH_WORD = 0x1fffff;
 export class FrameDecoder {
   private readonly client: boolean;
   private readonly maxMessageSize: number;
+  private readonly maxFragments: number;
   /** null when no extension is enabled: the fast path, and messages counted from headers. */
   private readonly extensions: readonly Extension[] | null;
   /** RSV bits some enabled extension may claim. */
@@ -130,9 +139,10 @@ export class FrameDecoder {
   private payloadRemaining = 0;
   private payloadRead = 0;
 
-  // The data message being read: its opcode (0 when none) and its size so far.
+  // The data message being read: its opcode (0 when none), its size and its frames so far.
   private messageOpcode = 0;
   private messageSize = 0;
+  private messageFrames = 0;
   private readonly utf8 = new Utf8StreamDecoder();
 
   private readonly headerScratch = new Uint8Array(14);
@@ -140,6 +150,7 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions) {
     this.client = options.client;
     this.maxMessageSize = options.maxMessageSize;
+    this.maxFragments = options.maxFragments ?? Infinity;
     const extensions = options.extensions ?? [];
     this.extensions = extensions.length === 0 ? null : extensions;
     this.extensionRsv = extensions.reduce((bits, extension) => bits | rsvBitsToNumber(extension.rsvBits), 0);
@@ -279,6 +290,10 @@ export class FrameDecoder {
       if (opcode !== CONTINUATION) {
         this.messageOpcode = opcode;
         this.messageSize = 0;
+        this.messageFrames = 0;
+      }
+      if (++this.messageFrames > this.maxFragments) {
+        throw new ParseFailed(`message of more than maxFragments (${this.maxFragments}) frames`, 1008);
       }
       if (this.extensions === null) {
         // Nothing transforms the payload, so the announced length is what will be delivered:

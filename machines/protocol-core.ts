@@ -10,7 +10,7 @@
  * - `WSConnection`, which calls `step` directly in `events()` so that a data frame costs no
  *   `actor.send`, and sends the actor only the `PeerEvent`s.
  */
-import { CloseReason, ConnectionType, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../src/constants.js";
+import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../src/constants.js";
 import { LocalProtocolError, RemoteProtocolError } from "../src/errors.js";
 import {
   AcceptConnection,
@@ -83,6 +83,8 @@ export interface ProtocolCoreOptions {
   frameTrace?: FrameTrace;
   /** Largest incoming message, after decompression (default 64 MiB); past it: close 1009. */
   maxMessageSize?: number;
+  /** Most frames per incoming message, empty ones included (default 65536); past it: close 1008. */
+  maxFragments?: number;
   /** Largest HTTP head of the opening handshake (default 16 KiB). */
   maxHandshakeHeadSize?: number;
   /** Start in OPEN: the handshake was done by another stack (`Connection`). */
@@ -102,6 +104,7 @@ export class ProtocolCore {
   readonly framesOnly: boolean;
   readonly readsOutsideActor: boolean;
   readonly maxMessageSize: number;
+  readonly maxFragments: number;
   private readonly maxHandshakeHeadSize: number | undefined;
   private readonly frameTrace: FrameTrace | null;
 
@@ -129,6 +132,7 @@ export class ProtocolCore {
     this.role = role;
     this.client = role === ConnectionType.CLIENT;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
     this.frameTrace = options.frameTrace ?? null;
     this.readsOutsideActor = options.readInputInActor === false;
@@ -358,7 +362,12 @@ export class ProtocolCore {
   /** Entering OPEN: the frame layer starts with what the handshake negotiated. */
   openFrames(): void {
     const enabled = this.extensions;
-    this.decoder = new FrameDecoder({ client: this.client, maxMessageSize: this.maxMessageSize, extensions: enabled });
+    this.decoder = new FrameDecoder({
+      client: this.client,
+      maxMessageSize: this.maxMessageSize,
+      maxFragments: this.maxFragments,
+      extensions: enabled,
+    });
     this.encoder = new FrameEncoder({ client: this.client, extensions: enabled });
     for (const chunk of this.heldInput) this.decoder.receiveBytes(chunk);
     this.heldInput.length = 0;

@@ -29,6 +29,12 @@ import { BytesMessage, Event, Message, Ping, Pong, TextMessage } from "./events.
 export interface ConnectionOptions {
   /** Largest incoming message in bytes, after decompression (default 64 MiB); past it: close 1009. */
   maxMessageSize?: number;
+  /**
+   * Most frames an incoming message may have, empty ones included (default 65536; `Infinity`
+   * for no limit); past it: close 1008. Bounds what an application that reassembles messages
+   * holds per message besides the bytes.
+   */
+  maxFragments?: number;
   /** Largest HTTP head of the opening handshake (default 16 KiB). */
   maxHandshakeHeadSize?: number;
   /** An XState inspection observer, passed to the actor (`createActor(machine, { inspect })`). */
@@ -95,6 +101,7 @@ abstract class ConnectionEndpoint {
       input: {
         type,
         maxMessageSize: options.maxMessageSize,
+        maxFragments: options.maxFragments,
         maxHandshakeHeadSize: options.maxHandshakeHeadSize,
         frameTrace: options.frameTrace,
         readInputInActor: false,

@@ -46,3 +46,9 @@ export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
 /** Default `maxMessageSize`: 64 MiB, counted after decompression. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+
+/**
+ * Default `maxFragments`: frames per message (65536 lets 64-byte fragments carry 4 MiB, Autobahn
+ * case 9.3.1). An application that reassembles keeps one piece per frame: this bounds that count.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 65536;
