@@ -15,12 +15,16 @@
  * the core's code (1002, 1007, 1009, …) and the TCP connection is ended at once (§7.1.7).
  *
  * Backpressure: reading stops (`socket.pause()`) while a 'message' listener's promise is
- * pending, while more than `highWaterMark` bytes wait in the socket's write buffer, and while a
- * server's `handleRequest` decision is pending. Already received bytes stay in the core, which
- * parses lazily, so no message is delivered while reading is stopped. Pausing on the write
- * buffer is what makes an echo or proxy loop safe against a peer that does not read; two peers
- * that both write without ever reading can still fill each other's buffers (set
- * `highWaterMark: Infinity` on an endpoint that must keep reading whatever it has queued).
+ * pending, while more than `highWaterMark` bytes wait in the socket's write buffer, while a
+ * server's `handleRequest` decision is pending, and between `pause()` and `resume()`. Already
+ * received bytes stay in the core, which parses lazily, so no message is delivered while reading
+ * is stopped. Pausing on the write buffer is what makes an echo or proxy loop safe against a
+ * peer that does not read; two peers that both write without ever reading can still fill each
+ * other's buffers (set `highWaterMark: Infinity` on an endpoint that must keep reading whatever
+ * it has queued). Once our close frame is sent, or the socket is closed, listeners' promises
+ * and the write buffer no longer stop reading: the peer's close frame must be read for the
+ * closing handshake to finish (a listener may well `await endpoint.closed`), and what is left
+ * is delivered before 'close'.
  */
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
@@ -64,6 +68,12 @@ export interface EndpointOptions {
   closeTimeout?: number;
   /** Milliseconds for the opening handshake (default 10000; 0: no limit). */
   handshakeTimeout?: number;
+  /**
+   * Stop reading while a 'message' listener's returned promise is pending (default true). A
+   * listener that awaits later input of the same connection (its next message) must not be
+   * awaited: set false, or do not return that promise.
+   */
+  awaitMessageListeners?: boolean;
   /** Reading pauses while more than this many bytes wait to be written (default 4 MiB). */
   highWaterMark?: number;
   /** Server: the decision on the upgrade request (default: accept, no subprotocol, no extensions). */
@@ -149,6 +159,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   private readonly closeTimeout: number;
   private readonly highWaterMark: number;
   private readonly handleRequest: RequestHandler | null;
+  private readonly awaitMessageListeners: boolean;
 
   private resolveClosed!: (info: CloseInfo) => void;
   private iterator: Generator<Event, void, undefined> | null = null;
@@ -202,6 +213,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.handleRequest = options.handleRequest ?? null;
+    this.awaitMessageListeners = options.awaitMessageListeners ?? true;
     this.lastState = connection.state;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -375,7 +387,15 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   // -- reading ----------------------------------------------------------------------------------
 
   private isBlocked(): boolean {
-    return this.pendingHandlers > 0 || this.awaitingDecision || this.deferredAfterOpen || this.writeBlocked || this.pausedByApplication;
+    // One turn of the event loop after 'open', and while a server decides: always.
+    if (this.awaitingDecision || this.deferredAfterOpen) return true;
+    // Once the transport is gone, what is left is delivered, so that 'close' can follow.
+    if (this.transportClosed) return false;
+    if (this.pausedByApplication) return true;
+    // Once our close frame is out, the peer's close frame must be read whatever the listeners
+    // are waiting for (a listener that awaits `closed` would otherwise wait forever).
+    if (this.closeFrameSent) return false;
+    return (this.awaitMessageListeners && this.pendingHandlers > 0) || this.writeBlocked;
   }
 
   /** Hand out the connection's events until it has none or reading must stop. */

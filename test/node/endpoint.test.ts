@@ -395,6 +395,40 @@ describe("pings and backpressure", () => {
     await client.closed;
   });
 
+  it("a listener that closes and awaits `closed` does not wait for itself", async () => {
+    const server = await startEchoServer();
+    const client = await connect(server.url);
+    const finished = new Promise<string>((resolve) => {
+      client.on("message", async (data) => {
+        client.close(1000, "from a listener");
+        const info = await client.closed;
+        resolve(`${String(data)} ${info.code} ${info.wasClean}`);
+      });
+    });
+    client.send("echo");
+    expect(await within(finished, 5_000, "the listener finishing")).toBe("echo 1000 true");
+  });
+
+  it("awaitMessageListeners: false keeps reading while listeners' promises are pending", async () => {
+    const server = await startEchoServer();
+    const client = await connect(server.url, { awaitMessageListeners: false });
+    const got: string[] = [];
+    let second: () => void = () => {};
+    const secondArrived = new Promise<void>((resolve) => (second = resolve));
+    client.on("message", async (data) => {
+      got.push(data as string);
+      // The first listener waits for the next message: only possible when not awaited.
+      if (data === "one") await secondArrived;
+      else second();
+    });
+    client.send("one");
+    client.send("two");
+    await within(secondArrived, 5_000, "the second message");
+    expect(got).toEqual(["one", "two"]);
+    client.close();
+    await client.closed;
+  });
+
   it("a listener's rejected promise is reported as 'error' and reading resumes", async () => {
     const errors: Error[] = [];
     const server = await startServer({}, (endpoint) => {
