@@ -298,8 +298,10 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
       this.closeFrameSent = true;
       this.write(bytes);
       this.noteState();
-      if (this.connection.state === ConnectionState.CLOSED) this.settle();
-      else this.startCloseTimer();
+      if (this.connection.state !== ConnectionState.CLOSED) this.startCloseTimer();
+      // Reading may have been stopped (a pending listener, a full write buffer): it goes on now,
+      // since the peer's close frame must be read. The pump also closes TCP once CLOSED.
+      this.pump();
       return;
     }
     if (state === ConnectionState.CONNECTING || state === ConnectionState.REJECTING) {

@@ -409,6 +409,22 @@ describe("pings and backpressure", () => {
     expect(await within(finished, 5_000, "the listener finishing")).toBe("echo 1000 true");
   });
 
+  it("close() while a listener's promise is pending still completes the closing handshake", async () => {
+    const server = await startEchoServer();
+    const client = await connect(server.url);
+    let delivered = 0;
+    client.on("message", () => {
+      delivered++;
+      return new Promise<void>(() => {}); // never settles
+    });
+    client.send("one");
+    client.send("two");
+    await eventually(() => delivered === 1 && client.isPaused, "the first message and the pause");
+    client.close(1000, "while blocked");
+    expect(await within(client.closed, 5_000, "close")).toEqual({ code: 1000, reason: "while blocked", wasClean: true });
+    expect(delivered).toBe(2); // what was left is delivered once the close frame is out
+  });
+
   it("awaitMessageListeners: false keeps reading while listeners' promises are pending", async () => {
     const server = await startEchoServer();
     const client = await connect(server.url, { awaitMessageListeners: false });
