@@ -14,7 +14,6 @@
  * interface DeflateEngine { name; createDeflater(windowBits, memLevel?, level?); createInflater(windowBits) }
  * class InflateError extends Error { kind: "too-big" | "corrupt" }
  * const pakoEngine: DeflateEngine
- * SYNC_FLUSH_TRAILER: Uint8Array   // 00 00 ff ff
  * ```
  */
 import {
@@ -36,7 +35,7 @@ import {
 } from "pako";
 
 /** The four octets a sync flush ends with (an empty stored block's LEN/NLEN), RFC 7692 §7.2.1. */
-export const SYNC_FLUSH_TRAILER: Uint8Array = Object.freeze(new Uint8Array([0x00, 0x00, 0xff, 0xff])) as Uint8Array;
+const SYNC_FLUSH_TRAILER = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 /** A compressor for one direction of one connection. */
 export interface Deflater {
