@@ -5,7 +5,7 @@ import type { Headers } from "../../codec/headers.js";
 import { ConnectionType } from "../constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { Request } from "../events.js";
-import { PerMessageDeflate, type PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
+import { PerMessageDeflate, type PerMessageDeflateOptions } from "../index.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
 export interface ConnectOptions

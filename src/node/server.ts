@@ -13,7 +13,7 @@ import { ConnectionState, ConnectionType } from "../constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { RemoteProtocolError } from "../errors.js";
 import { AcceptConnection, type Request } from "../events.js";
-import { PerMessageDeflate, type PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
+import { PerMessageDeflate, type PerMessageDeflateOptions } from "../index.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
 /** What a server needs to know to accept connections. */
