@@ -30,11 +30,11 @@
  * (`canSend` prepares the bytes; if that throws, no transition is taken and the root `ws.send`
  * handler reports the LocalProtocolError), or caught and reported as `ws.error`.
  */
-import { and, enqueueActions, setup, type ActorRefFrom, type SnapshotFrom, type StateValue } from "xstate";
+import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type Snapshot, type SnapshotFrom, type StateValue } from "xstate";
 import { ConnectionState, ConnectionType } from "../src/constants.js";
 import type { ProtocolError } from "../src/errors.js";
 import type { Event, RejectConnection, RejectData } from "../src/events.js";
-import { ProtocolCore, type InputPhase, type PeerEvent, type ProtocolCoreOptions } from "./protocol-core.js";
+import { ProtocolCore, type InputPhase, type PeerEvent, type PersistedProtocolCore, type ProtocolCoreOptions } from "./protocol-core.js";
 
 export interface ConnectionMachineInput extends ProtocolCoreOptions {
   /** Which side this endpoint plays. */
@@ -45,7 +45,10 @@ export interface ConnectionMachineInput extends ProtocolCoreOptions {
 
 export interface ConnectionMachineContext {
   readonly role: ConnectionType;
-  /** Codec state: handshake parser, frame decoder/encoder, buffered input. Not serializable. */
+  /**
+   * Codec state: handshake parser, frame decoder/encoder, buffered input. Not serializable as
+   * such: `getPersistedSnapshot()` carries its `describe()` instead, and restoring rebuilds it.
+   */
   readonly core: ProtocolCore;
   readonly notifyParent: boolean;
   /** The close code received from the peer or produced locally for it (1005, 1006, a failure). */
@@ -94,6 +97,11 @@ const rejectionTransitions = [
   },
   { guard: canSend("RejectConnection"), target: "#wsConnection.CLOSED", actions: "writePrepared" },
 ] as const;
+
+/** The context as `getPersistedSnapshot()` carries it: the protocol core as plain data. */
+export interface PersistedConnectionContext extends Omit<ConnectionMachineContext, "core"> {
+  readonly core: PersistedProtocolCore;
+}
 
 export const connectionMachine = setup({
   types: {
@@ -343,6 +351,38 @@ export const connectionMachine = setup({
     },
   },
 });
+
+// Persistence. XState persists the context as it is and restores it without running the
+// context factory, and the context holds `core`, an object JSON cannot carry (parsers, buffers,
+// compression state; cycles inside pako). So the persisted snapshot carries `core.describe()`,
+// and restoring builds a fresh ProtocolCore from it; what cannot be rebuilt is listed on
+// `PersistedProtocolCore`. The restored actor's own `input`, when given, supplies what a
+// description cannot hold (frame trace, extension factory); an invoked child restored with its
+// parent has no input, and then the description alone is used.
+const persistSnapshot = connectionMachine.getPersistedSnapshot;
+const restoreSnapshot = connectionMachine.restoreSnapshot;
+connectionMachine.getPersistedSnapshot = (snapshot, options) =>
+  persistSnapshot({ ...snapshot, context: { ...snapshot.context, core: snapshot.context.core.describe() } } as unknown as typeof snapshot, options);
+connectionMachine.restoreSnapshot = (persisted, actorScope) =>
+  restoreSnapshot(withRestoredCore(persisted, actorScope), actorScope);
+
+function withRestoredCore(persisted: Snapshot<unknown>, actorScope: AnyActorScope): Snapshot<unknown> {
+  const context = (persisted as { context?: PersistedConnectionContext | ConnectionMachineContext }).context;
+  if (context === undefined || context.core === undefined) throw new Error("not a persisted wsmachine connection: its context has no core");
+  // A live snapshot passed by mistake (getSnapshot() instead of getPersistedSnapshot()) must not share its core.
+  const description = context.core instanceof ProtocolCore ? context.core.describe() : context.core;
+  // `self.options.input` is the input given to createActor with the snapshot (Actor.options is public).
+  const input = (actorScope.self as { options?: { input?: ConnectionMachineInput } }).options?.input;
+  if (input !== undefined && input.type !== undefined && input.type !== description.role) {
+    throw new Error(`the persisted connection is a ${description.role}'s; input.type says ${input.type}`);
+  }
+  const core = ProtocolCore.restore(description, {
+    frameTrace: input?.frameTrace,
+    restoreExtension: input?.restoreExtension,
+    readInputInActor: input === undefined ? undefined : input.readInputInActor !== false,
+  });
+  return { ...persisted, context: { ...context, core } } as unknown as Snapshot<unknown>;
+}
 
 export type ConnectionActor = ActorRefFrom<typeof connectionMachine>;
 export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;

@@ -30,6 +30,7 @@ import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../codec/fra
 import { FrameDecoder } from "../codec/frame-decoder.js";
 import { FrameEncoder } from "../codec/frame-encoder.js";
 import type { Headers } from "../codec/headers.js";
+import { appendList, extensionName } from "../codec/header-lists.js";
 import * as handshake from "../codec/handshake/index.js";
 
 /**
@@ -94,6 +95,60 @@ export interface ProtocolCoreOptions {
    * leave input alone. Internal.
    */
   readInputInActor?: boolean;
+  /**
+   * Restoring a persisted connection that negotiated extensions: a fresh, unnegotiated extension
+   * object configured as the original was (e.g. `() => new PerMessageDeflate(sameOptions)`).
+   * The handshake's negotiation is replayed on it. Used only when restoring.
+   */
+  restoreExtension?: (name: string) => Extension;
+}
+
+/**
+ * A connection's protocol state as plain data (JSON-safe), carried by the persisted snapshot of
+ * the connection actor in place of the `ProtocolCore` object. It holds what the lifecycle needs:
+ * the role and limits, what the handshake sent or received and settled (subprotocol, the
+ * extensions' negotiation, to be replayed), whether EOF was seen and which halves of the frame
+ * layer exist. It does not hold frame-level state: buffered input (a partial HTTP head, a
+ * partially received frame, an unfinished fragmented message) and compression contexts are
+ * dropped, so a restored connection reads from a frame boundary with fresh contexts.
+ */
+export interface PersistedProtocolCore {
+  readonly version: 1;
+  readonly role: ConnectionType;
+  /** The limits; null for none (Infinity, which JSON cannot hold). */
+  readonly maxMessageSize: number | null;
+  readonly maxFragments: number | null;
+  readonly maxHandshakeHeadSize: number | null;
+  readonly framesOnly: boolean;
+  readonly readInputInActor: boolean;
+  readonly eofReceived: boolean;
+  /** Client, once its Request is out: what it offered (the response is checked against it). */
+  readonly offer: { readonly nonce: string; readonly subprotocols: readonly string[]; readonly extensions: readonly string[] } | null;
+  /** Server, once a valid request arrived: that request, as received. */
+  readonly request: {
+    readonly host: string;
+    readonly target: string;
+    readonly subprotocols: readonly string[];
+    readonly extensions: readonly string[];
+    readonly extraHeaders: Headers;
+  } | null;
+  /** The subprotocol the handshake settled on. */
+  readonly subprotocol: string | null;
+  /** The negotiated extensions, in the order they apply. */
+  readonly extensions: readonly PersistedExtension[];
+  /** Which halves of the frame layer exist (rebuilt at a frame boundary on restore). */
+  readonly frames: { readonly decoding: boolean; readonly encoding: boolean };
+}
+
+export interface PersistedExtension {
+  readonly name: string;
+  /**
+   * Client: the server's Sec-WebSocket-Extensions element for it, replayed through `finalize`.
+   * Server: null, the offers of the persisted request are replayed through `accept`, as the
+   * handshake did. Frames-only connections (`Connection`): null, `restoreExtension` must return
+   * an extension that is already negotiated.
+   */
+  readonly response: string | null;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -121,6 +176,10 @@ export class ProtocolCore {
   private clientOffer: handshake.UpgradeRequest | null = null;
   private receivedRequest: Request | null = null;
   private extensions: readonly Extension[] = [];
+  // Kept for persistence only (`describe`): written once per handshake, never on the frame path.
+  private subprotocol: string | null = null;
+  /** Client: the server's extension elements, in the order of `extensions`. */
+  private extensionResponses: readonly string[] = [];
 
   // Results handed to the driver by `take…` after a step or a prepared send.
   private transition: PeerEvent | null = null;
@@ -291,6 +350,8 @@ export class ProtocolCore {
       const outcome = handshake.validateUpgradeResponse(head as handshake.HttpResponseHead, offer);
       if (outcome.kind === "accept") {
         this.extensions = outcome.event.extensions;
+        this.subprotocol = outcome.event.subprotocol;
+        if (this.extensions.length > 0) this.extensionResponses = extensionElements(head.headers);
         this.transition = { type: "peer.accepted", accept: outcome.event };
         return outcome.event;
       }
@@ -305,7 +366,9 @@ export class ProtocolCore {
 
   private readRejectionBody(): Event | null {
     const reader = this.bodyReader;
-    if (reader === null || reader.finished) return null;
+    // No reader: a restored connection, whose body in flight was not persisted; only EOF ends it.
+    if (reader === null) return this.eofWhileConnecting();
+    if (reader.finished) return null;
     try {
       let chunk: RejectData | null = null;
       while (chunk === null && this.heldInput.length > 0) chunk = reader.push(this.heldInput.shift()!);
@@ -373,6 +436,114 @@ export class ProtocolCore {
     this.heldInput.length = 0;
   }
 
+  // -- persistence --------------------------------------------------------------------------
+
+  /** The lifecycle-relevant state as plain data (see `PersistedProtocolCore`). */
+  describe(): PersistedProtocolCore {
+    const offer = this.clientOffer;
+    const request = this.receivedRequest;
+    return {
+      version: 1,
+      role: this.role,
+      maxMessageSize: Number.isFinite(this.maxMessageSize) ? this.maxMessageSize : null,
+      maxFragments: Number.isFinite(this.maxFragments) ? this.maxFragments : null,
+      maxHandshakeHeadSize: this.maxHandshakeHeadSize ?? null,
+      framesOnly: this.framesOnly,
+      readInputInActor: !this.readsOutsideActor,
+      eofReceived: this.eofReceived,
+      offer:
+        offer === null
+          ? null
+          : { nonce: offer.nonce, subprotocols: offer.subprotocols.slice(), extensions: offer.extensions.map((extension) => extension.name) },
+      request:
+        request === null
+          ? null
+          : {
+              host: request.host,
+              target: request.target,
+              subprotocols: request.subprotocols.slice(),
+              // A received request's offers are strings (the header's elements).
+              extensions: request.extensions.filter((offered): offered is string => typeof offered === "string"),
+              extraHeaders: request.extraHeaders.map(([name, value]) => [name, value] as [string, string]),
+            },
+      subprotocol: this.subprotocol,
+      extensions: this.extensions.map((extension, index) => ({
+        name: extension.name,
+        response: this.client && !this.framesOnly ? (this.extensionResponses[index] ?? null) : null,
+      })),
+      frames: { decoding: this.decoder !== null, encoding: this.encoder !== null },
+    };
+  }
+
+  /**
+   * JSON.stringify of a snapshot (an inspector serializing the context, say) sees the
+   * description, not the codec's buffers and compression state.
+   */
+  toJSON(): PersistedProtocolCore {
+    return this.describe();
+  }
+
+  /**
+   * A new core from a description: same role, limits and handshake outcome, a fresh frame layer
+   * (at a frame boundary, with fresh compression contexts), no buffered input. `options` gives
+   * what a description cannot hold: the frame trace, the extension factory, and how the actor is
+   * driven (`readInputInActor`, else as persisted). Throws an Error when the description is not
+   * one, or when its extensions cannot be rebuilt.
+   */
+  static restore(persisted: PersistedProtocolCore, options: ProtocolCoreOptions = {}): ProtocolCore {
+    if (typeof persisted !== "object" || persisted === null || persisted.version !== 1) {
+      throw new Error("not a persisted wsmachine connection (expected context.core from getPersistedSnapshot(), version 1)");
+    }
+    const core = new ProtocolCore(persisted.role, {
+      maxMessageSize: persisted.maxMessageSize ?? Infinity,
+      maxFragments: persisted.maxFragments ?? Infinity,
+      maxHandshakeHeadSize: persisted.maxHandshakeHeadSize ?? undefined,
+      frameTrace: options.frameTrace,
+      readInputInActor: options.readInputInActor ?? persisted.readInputInActor,
+      framesOnly: persisted.framesOnly ? {} : undefined,
+    });
+    core.eofReceived = persisted.eofReceived;
+    core.subprotocol = persisted.subprotocol;
+    const fresh = (name: string): Extension => {
+      if (options.restoreExtension === undefined) {
+        throw new Error(
+          `the persisted connection uses the extension ${name}: restore it with input.restoreExtension, e.g. (name) => new PerMessageDeflate(options)`,
+        );
+      }
+      const extension = options.restoreExtension(name);
+      if (extension?.name !== name) throw new Error(`restoreExtension("${name}") must return an extension named ${name}`);
+      return extension;
+    };
+    if (persisted.request !== null) {
+      core.receivedRequest = new Request({ ...persisted.request, extensions: persisted.request.extensions.slice() });
+    }
+    if (persisted.offer !== null) {
+      // The request bytes are long gone; the response is checked against the nonce and the offers.
+      core.clientOffer = { bytes: EMPTY, nonce: persisted.offer.nonce, subprotocols: persisted.offer.subprotocols, extensions: persisted.offer.extensions.map(fresh) };
+    }
+    core.extensions = persisted.extensions.map((described) => {
+      const extension = fresh(described.name);
+      if (described.response !== null) {
+        extension.finalize(described.response);
+      } else if (core.receivedRequest !== null) {
+        // As buildAcceptResponse: the offers naming it, in order, until one is accepted.
+        const accepted = core.receivedRequest.extensions.some(
+          (offer) => typeof offer === "string" && extensionName(offer) === described.name && isAccepted(extension.accept(offer)),
+        );
+        if (!accepted) throw new Error(`restoreExtension("${described.name}") declined the offers the original accepted: configure it as the original`);
+      }
+      if (!extension.enabled()) throw new Error(`restoreExtension("${described.name}") must return a negotiated extension for a frames-only connection`);
+      return extension;
+    });
+    core.extensionResponses = persisted.extensions.map((described) => described.response ?? "");
+    if (persisted.frames.decoding || persisted.frames.encoding) {
+      core.openFrames();
+      if (!persisted.frames.decoding) core.decoder = null;
+      if (!persisted.frames.encoding) core.encoder = null;
+    }
+    return core;
+  }
+
   // -- output -------------------------------------------------------------------------------
 
   /**
@@ -399,6 +570,7 @@ export class ProtocolCore {
         bytes = built.bytes;
         commit = () => {
           this.extensions = built.extensions;
+          this.subprotocol = event.subprotocol ?? null;
         };
       } else if (event instanceof RejectConnection) {
         const built = handshake.buildRejectResponse(event);
@@ -510,6 +682,17 @@ export class ProtocolCore {
 }
 
 const EOF: PeerEvent = Object.freeze({ type: "transport.eof" });
+
+/** The elements of a response's Sec-WebSocket-Extensions headers (already validated by the handshake). */
+function extensionElements(headers: Headers): string[] {
+  const elements: string[] = [];
+  for (const [name, value] of headers) if (name === "sec-websocket-extensions") appendList(value, elements);
+  return elements;
+}
+
+function isAccepted(parameters: string | boolean | null): boolean {
+  return parameters !== null && parameters !== false;
+}
 
 function traceReceived(trace: FrameTrace, frame: Frame): void {
   const payload = frame.payload;

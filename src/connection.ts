@@ -17,7 +17,7 @@
  * `events()` decodes frames with the codec directly. The actor is sent only lifecycle events,
  * and its state is the only record of where the connection is.
  */
-import { createActor, type Actor, type InspectionEvent, type Observer } from "xstate";
+import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from "xstate";
 import { connectionMachine, topLevelState, type ConnectionSnapshot } from "../machines/connection.js";
 import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
 import type { Extension } from "../codec/extension.js";
@@ -44,6 +44,17 @@ export interface ConnectionOptions {
    * through the actor, so inspection alone does not show them). Costs nothing when absent.
    */
   frameTrace?: FrameTrace;
+  /**
+   * Resume a connection from `ws.actor.getPersistedSnapshot()` (JSON round trip allowed)
+   * instead of starting anew; the limits come from the snapshot. See the README on what is
+   * and is not restored.
+   */
+  snapshot?: Snapshot<unknown>;
+  /**
+   * With `snapshot`, for a connection that negotiated extensions: a fresh extension object
+   * configured as the original, e.g. `() => new PerMessageDeflate(options)`.
+   */
+  restoreExtension?: (name: string) => Extension;
 }
 
 export interface FramesOnlyOptions extends ConnectionOptions {
@@ -105,10 +116,12 @@ abstract class ConnectionEndpoint {
         maxHandshakeHeadSize: options.maxHandshakeHeadSize,
         frameTrace: options.frameTrace,
         readInputInActor: false,
+        restoreExtension: options.restoreExtension,
         framesOnly:
           framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
       },
       inspect: options.inspect,
+      snapshot: options.snapshot,
     });
     this.actor.subscribe((snapshot) => {
       this.currentState = topLevelState(snapshot.value);
