@@ -16,6 +16,7 @@ import {
   createWebSocketServer,
   upgrade,
   type HandshakeRejectedError,
+  type PeerProtocolError,
   type WebSocketEndpoint,
   type WebSocketServer,
 } from "../../src/node/index.js";
@@ -34,6 +35,15 @@ for (const deflate of [false, true]) {
         serverSockets.push(socket);
         if (request.url === "/close-from-server") {
           socket.on("message", () => socket.close(4001, "server says bye ✓"));
+          return true;
+        }
+        if (request.url === "/bad-utf8") {
+          socket.on("message", () => socket.send(Buffer.from([0x61, 0xc3, 0x28]), { binary: false }));
+          return true;
+        }
+        if (request.url === "/big") {
+          // 2 MiB of one letter: a few KiB on the wire with permessage-deflate.
+          socket.on("message", () => socket.send("a".repeat(2 * 1024 * 1024)));
           return true;
         }
         if (request.url === "/ping-from-server") {
@@ -75,6 +85,25 @@ for (const deflate of [false, true]) {
       const info = await within(client.closed, 5_000, "close");
       expect(info).toEqual({ code: 4001, reason: "server says bye ✓", wasClean: true });
       expect(client.state).toBe("CLOSED");
+    });
+
+    it("fails invalid UTF-8 from the server with 1007, and a message over maxMessageSize with 1009", async () => {
+      const client = await connect(`${wsServer.url}bad-utf8`, { perMessageDeflate: deflate });
+      const errors: Error[] = [];
+      client.on("error", (error) => errors.push(error));
+      client.send("go");
+      expect((await within(client.closed, 5_000, "close")).code).toBe(1007);
+      expect(errors.map((error) => (error as PeerProtocolError).code)).toEqual([1007]);
+
+      // With permessage-deflate this is the decompression bomb case: inflation stops at the limit.
+      const small = await connect(`${wsServer.url}big`, { perMessageDeflate: deflate, maxMessageSize: 1024 * 1024 });
+      small.on("error", () => {});
+      let delivered = 0;
+      small.on("message", () => delivered++);
+      small.send("go");
+      const info = await within(small.closed, 5_000, "close");
+      expect(info.code).toBe(1009);
+      expect(delivered).toBe(0);
     });
 
     it("answers the server's pings with pongs carrying the payload", async () => {
@@ -149,6 +178,18 @@ for (const deflate of [false, true]) {
       expect(echoed.isBinary).toBe(true);
       expect(sameBytes(echoed.data as Uint8Array, Buffer.concat(parts))).toBe(true);
       client.terminate();
+    });
+
+    it("decodes a character split across text frames, and fails invalid UTF-8 with 1007", async () => {
+      const client = await openWsClient(url, { perMessageDeflate: deflate });
+      const messages = wsInbox(client);
+      // "€" is E2 82 AC: ws sends raw bytes as text frames when told binary: false.
+      client.send(Buffer.from([0x61, 0xe2]), { binary: false, fin: false });
+      client.send(Buffer.from([0x82, 0xac, 0x62]), { binary: false, fin: true });
+      expect((await messages.next()).data).toBe("a€b");
+      const closed = wsClosed(client);
+      client.send(Buffer.from([0x61, 0xff, 0x62]), { binary: false });
+      expect((await within(closed, 5_000, "ws close")).code).toBe(1007);
     });
 
     it("answers ws's pings (auto pong) and picks the subprotocol by the server's preference", async () => {
