@@ -145,12 +145,9 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   readonly connection: WSConnection;
   readonly socket: Duplex;
   readonly role: ConnectionType;
-  /** The subprotocol the handshake settled on, once open. */
-  protocol: string | null = null;
-  /** Server: the upgrade request the client sent (target, host, headers, offers). */
-  request: Request | null = null;
-  /** The extensions the handshake enabled, once open. */
-  extensions: readonly Extension[] = [];
+  private negotiatedProtocol: string | null = null;
+  private negotiatedExtensions: readonly Extension[] = [];
+  private receivedRequest: Request | null = null;
   /** Resolves (never rejects) when the 'close' event is emitted. */
   readonly closed: Promise<CloseInfo>;
 
@@ -244,6 +241,21 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     // Read what the connection already holds (a request passed to initiateUpgradeConnection, the
     // bytes after it) once the creator has attached its listeners.
     process.nextTick(() => this.pump());
+  }
+
+  /** The subprotocol the handshake settled on (null: none, or not open yet). */
+  get protocol(): string | null {
+    return this.negotiatedProtocol;
+  }
+
+  /** The extensions the handshake enabled (empty until open). */
+  get extensions(): readonly Extension[] {
+    return this.negotiatedExtensions;
+  }
+
+  /** Server: the upgrade request the client sent (target, host, headers, offers); null on a client. */
+  get request(): Request | null {
+    return this.receivedRequest;
   }
 
   /** The top-level state of the connection (the statechart's). */
@@ -494,7 +506,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   // -- the opening handshake --------------------------------------------------------------------
 
   private onRequest(request: Request): void {
-    this.request = request;
+    this.receivedRequest = request;
     let decision: HandshakeDecision | Promise<HandshakeDecision>;
     try {
       decision = this.handleRequest === null ? new AcceptConnection() : this.handleRequest(request, this);
@@ -563,8 +575,8 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   private opened(protocol: string | null, extensions: readonly Extension[]): void {
     this.clearHandshakeTimer();
     this.wasOpened = true;
-    this.protocol = protocol;
-    this.extensions = extensions;
+    this.negotiatedProtocol = protocol;
+    this.negotiatedExtensions = extensions;
     // Messages that came with the handshake wait one turn of the event loop, so that whoever
     // awaits the open endpoint (a promise continuation) can attach its listeners first.
     this.deferredAfterOpen = true;
