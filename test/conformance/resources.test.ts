@@ -3,9 +3,10 @@
  * than time linear in its size. For each hostile input, memory is measured (peak: sampled while
  * feeding, garbage included; retained: after full collections) and the failure must come
  * promptly. Limits in play (SECURITY.md): maxHandshakeHeadSize and the header-line count,
- * maxMessageSize, maxFragments, the 2^63 length rule; permessage-deflate's output bound is in
- * 12-13-deflate.test.ts.
+ * maxMessageSize, maxFragments, the 2^63 length rule, and permessage-deflate's output bound
+ * (maxMessageSize counted after inflation).
  */
+import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   BytesMessage,
@@ -16,10 +17,11 @@ import {
   WSConnection,
   type Event,
 } from "../../src/index.js";
-import { FAIL, codes, deliver, drain, open, summarize } from "./driver.js";
+import { FAIL, chunksOf, codes, deliver, drain, open, summarize } from "./driver.js";
+import { deflateSession } from "./deflate-peer.js";
 import { expectFailure } from "./closing.js";
 import { MemoryWatch, MiB } from "./memory.js";
-import { OP, ROLES, bytes, concatAll, peerFrame } from "./wire.js";
+import { OP, ROLES, RSV1, bytes, concatAll, peerFrame, peerFrames } from "./wire.js";
 
 /** A time bound generous enough for a loaded 2-core machine, and far below what O(n²) would take. */
 const PROMPT_MS = 2000;
@@ -265,3 +267,86 @@ describe.each(ROLES)("frames, %s receiving", (role) => {
   });
 });
 
+
+/** Raw deflate of `copies` MiB of zeros: each MiB a separately sync-flushed stream of about 1 KiB. */
+function deflateBomb(copies: number): Uint8Array {
+  const block = zlib.deflateRawSync(Buffer.alloc(MiB), { level: 9, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const all = concatAll(Array.from({ length: copies }, () => block));
+  return all.subarray(0, all.length - 4); // as sent: the last 00 00 ff ff removed
+}
+
+describe.each(ROLES)("deflate bombs, %s receiving", (role) => {
+  const bomb = deflateBomb(1024); // about 1 MiB that inflates to 1 GiB
+  const session = (maxMessageSize?: number) =>
+    deflateSession(role, {}, role === "server" ? { offer: "permessage-deflate" } : { response: "permessage-deflate" }, { maxMessageSize });
+
+  it("the bomb is what it claims: ~1000:1", () => {
+    expect(bomb.length).toBeLessThan(1.1 * MiB);
+    expect(zlib.inflateRawSync(bomb.subarray(0, 64 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).length).toBeGreaterThan(60 * MiB);
+  });
+
+  it("one frame, maxMessageSize 1 MiB, in 16 KiB chunks: 1009 within the first chunks, memory flat", () => {
+    const { conn } = session(MiB);
+    const wire = peerFrame(role, { opcode: OP.BINARY, rsv: RSV1, payload: bomb });
+    const watch = new MemoryWatch();
+    const start = performance.now();
+    let inflated = 0;
+    let failure: Event | null = null;
+    let sent = 0;
+    for (const chunk of chunksOf(wire, 16 * 1024)) {
+      conn.receiveData(chunk);
+      sent += chunk.length;
+      for (const event of conn.events()) {
+        if (event instanceof BytesMessage) inflated += event.data.length;
+        else failure = event;
+      }
+      watch.sample();
+      if (failure !== null) break;
+    }
+    expect(performance.now() - start).toBeLessThan(PROMPT_MS);
+    expect(codes(summarize([failure!]))).toEqual([FAIL(1009)]);
+    expect(inflated).toBeLessThanOrEqual(MiB);
+    expect(sent).toBeLessThanOrEqual(2 * 16 * 1024);
+    expect(watch.peak).toBeLessThan(MiB + 32 * MiB);
+    expect(watch.settle()).toBeLessThan(4 * MiB);
+    expectFailure(role, conn, [failure!], 1009);
+  });
+
+  it("one frame in one chunk, default maxMessageSize (64 MiB): 1009 after 64 MiB, promptly", () => {
+    const { conn } = session();
+    const watch = new MemoryWatch();
+    const start = performance.now();
+    const events = deliver(conn, peerFrame(role, { opcode: OP.BINARY, rsv: RSV1, payload: bomb }));
+    expect(performance.now() - start).toBeLessThan(3 * PROMPT_MS);
+    watch.sample();
+    expect(codes(summarize(events))).toEqual([FAIL(1009)]);
+    expect(watch.peak).toBeLessThan(64 * MiB + 64 * MiB); // maxMessageSize plus a fixed overhead
+    expect(watch.settle()).toBeLessThan(4 * MiB);
+  });
+
+  it("spread over 256 fragments of one message: 1009 at the fragment that crosses the limit", () => {
+    const { conn } = session(4 * MiB);
+    const fragment = Math.ceil(bomb.length / 256);
+    const specs = Array.from({ length: 256 }, (_, i) => ({
+      opcode: i === 0 ? OP.BINARY : OP.CONT,
+      rsv: i === 0 ? RSV1 : 0,
+      payload: bomb.subarray(i * fragment, (i + 1) * fragment),
+      fin: i === 255,
+    }));
+    const watch = new MemoryWatch();
+    let inflated = 0;
+    const steps = specs.map((spec) => {
+      const events = deliver(conn, peerFrames(role, spec));
+      for (const event of events) if (event instanceof BytesMessage) inflated += event.data.length;
+      watch.sample();
+      return events;
+    });
+    const failedAt = steps.findIndex((events) => events.some((event) => event.type === "CloseConnection"));
+    // About 1 MiB of output per 4 KiB fragment: the limit is crossed in the 5th fragment or so.
+    expect(failedAt).toBeGreaterThan(0);
+    expect(failedAt).toBeLessThan(8);
+    expect(inflated).toBeLessThanOrEqual(4 * MiB);
+    expect(steps.slice(failedAt + 1).flat()).toEqual([]);
+    expect(watch.peak).toBeLessThan(4 * MiB + 32 * MiB);
+  });
+});
