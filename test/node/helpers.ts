@@ -1,7 +1,7 @@
 /** Shared pieces of the Node interop tests: servers on 127.0.0.1:0 and message collectors. */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from "ws";
 import type { WebSocketEndpoint } from "../../src/node/index.js";
 
 export interface Incoming {
@@ -76,7 +76,7 @@ export interface WsEchoServer {
 
 /** A ws echo server; `onConnection` may add behaviour (or replace the echo when it returns true). */
 export async function startWsEchoServer(
-  perMessageDeflate: boolean,
+  perMessageDeflate: boolean | PerMessageDeflateOptions,
   onConnection?: (socket: WebSocket, request: http.IncomingMessage) => boolean | void,
 ): Promise<WsEchoServer> {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate, maxPayload: 64 * 1024 * 1024 });

@@ -8,7 +8,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WebSocket } from "ws";
+import { WebSocket } from "ws";
 import { MESSAGE_SIZES, MULTI_BYTE_TEXT, bytesOfSize, runEchoBattery, textOfSize } from "../../examples/echo-battery.js";
 import {
   acceptRequest,
@@ -332,3 +332,55 @@ function rawExchange(port: number, request: string): Promise<string> {
     "the server's answer",
   );
 }
+
+describe("permessage-deflate parameters negotiated with ws (RFC 7692 §7.1)", () => {
+  const combos = [
+    { serverNoContextTakeover: true },
+    { clientNoContextTakeover: true },
+    { serverMaxWindowBits: 9 },
+    { serverMaxWindowBits: 10, clientMaxWindowBits: 10 },
+    { clientMaxWindowBits: 8 },
+  ];
+  // Several messages per connection, so that context takeover (or its absence) matters.
+  const messages = [textOfSize(5_000), textOfSize(100_000), MULTI_BYTE_TEXT.repeat(50), textOfSize(10)];
+
+  it("our client ↔ a ws server configured with each parameter", async () => {
+    for (const combo of combos) {
+      const server = await startWsEchoServer({ ...combo, threshold: 0 });
+      try {
+        const client = await connect(server.url, { perMessageDeflate: { threshold: 0 } });
+        expect(client.extensions.map((extension) => extension.name), JSON.stringify(combo)).toEqual(["permessage-deflate"]);
+        const received = inbox(client);
+        for (const message of messages) client.send(message);
+        for (const message of messages) expect((await received.next()).data, JSON.stringify(combo)).toBe(message);
+        client.close();
+        expect((await client.closed).wasClean).toBe(true);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  it("a ws client offering each parameter ↔ our server", async () => {
+    const server = createWebSocketServer({ perMessageDeflate: { threshold: 0 } }, (endpoint) => endpoint.on("message", (data) => endpoint.send(data)));
+    await server.listen(0, "127.0.0.1");
+    try {
+      for (const combo of combos) {
+        const client = new WebSocket(server.url, { perMessageDeflate: { ...combo, threshold: 0 } });
+        await new Promise((resolve, reject) => {
+          client.once("open", resolve);
+          client.once("error", reject);
+        });
+        expect(client.extensions, JSON.stringify(combo)).toMatch(/^permessage-deflate/);
+        const received = wsInbox(client);
+        for (const message of messages) client.send(message);
+        for (const message of messages) expect((await received.next()).data, JSON.stringify(combo)).toBe(message);
+        const closed = wsClosed(client);
+        client.close(1000);
+        expect((await closed).code).toBe(1000);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
