@@ -39,7 +39,7 @@
 import type { Extension } from "./extension.js";
 import { parseClosePayload } from "./close.js";
 import { type ClosePayload, type Frame, Opcode, ParseFailed, type RsvBits } from "./frame.js";
-import { getMasker, type Masker, rotateMaskKey } from "./mask.js";
+import { getMasker, type Masker } from "./mask.js";
 import { Utf8StreamDecoder } from "./utf8.js";
 
 export interface FrameDecoderOptions {
@@ -107,6 +107,14 @@ function firstRsvName(bits: number): string {
  */
 const COALESCE_MAX = 16 * 1024;
 
+/*
+ * Scratch arrays shared by every decoder (decoding is synchronous and nothing keeps them across
+ * calls), so that an idle connection does not carry them: a frame header split across chunks is
+ * gathered in HEADER_SCRATCH, and the masking key handed to the masker is written to KEY_SCRATCH.
+ */
+const HEADER_SCRATCH = new Uint8Array(14);
+const KEY_SCRATCH = new Uint8Array(4);
+
 /** The most a 64-bit length may be for the payload to be counted exactly: 2^53 − 1. */
 const MAX_SAFE_HIGH_WORD = 0x1fffff;
 
@@ -134,8 +142,8 @@ export class FrameDecoder {
   private opcode = 0;
   private masked = false;
   private maskKeyIsZero = true;
-  private readonly maskKey = new Uint8Array(4);
-  private readonly rotatedMaskKey = new Uint8Array(4);
+  /** The frame's masking key, key byte i in bits 8i..8i+7 (a number: no array per decoder). */
+  private maskKeyWord = 0;
   private payloadRemaining = 0;
   private payloadRead = 0;
 
@@ -143,9 +151,8 @@ export class FrameDecoder {
   private messageOpcode = 0;
   private messageSize = 0;
   private messageFrames = 0;
-  private readonly utf8 = new Utf8StreamDecoder();
-
-  private readonly headerScratch = new Uint8Array(14);
+  /** Created with the first text message: an idle connection holds no TextDecoder. */
+  private utf8: Utf8StreamDecoder | null = null;
 
   constructor(options: FrameDecoderOptions) {
     this.client = options.client;
@@ -249,8 +256,8 @@ export class FrameDecoder {
     const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
     if (this.buffered < headerLength) return false;
     if (contiguous < headerLength) {
-      this.copyBuffered(this.headerScratch, headerLength);
-      source = this.headerScratch;
+      this.copyBuffered(HEADER_SCRATCH, headerLength);
+      source = HEADER_SCRATCH;
       base = 0;
     }
 
@@ -274,13 +281,10 @@ export class FrameDecoder {
       length = high * 0x100000000 + low;
     }
     if (masked) {
-      const key = this.maskKey;
       const at = base + 2 + lengthBytes;
-      key[0] = source[at]!;
-      key[1] = source[at + 1]!;
-      key[2] = source[at + 2]!;
-      key[3] = source[at + 3]!;
-      this.maskKeyIsZero = (key[0]! | key[1]! | key[2]! | key[3]!) === 0;
+      const word = source[at]! | (source[at + 1]! << 8) | (source[at + 2]! << 16) | (source[at + 3]! << 24);
+      this.maskKeyWord = word;
+      this.maskKeyIsZero = word === 0;
     }
     if (source === chunk) this.skip(headerLength);
 
@@ -394,7 +398,7 @@ export class FrameDecoder {
       if (messageFinished) this.messageOpcode = 0;
     }
     if (messageOpcode === TEXT) {
-      const text = this.utf8.decode(data, messageFinished);
+      const text = (this.utf8 ??= new Utf8StreamDecoder()).decode(data, messageFinished);
       if (text.length === 0 && !frameFinished) return undefined;
       return new DecodedFrame(TEXT, text, frameFinished, messageFinished);
     }
@@ -467,7 +471,16 @@ export class FrameDecoder {
     this.payloadRead = read + piece.length;
     this.payloadRemaining -= piece.length;
     if (!this.masked || this.maskKeyIsZero || piece.length === 0) return;
-    this.masker.unmask(piece, (read & 3) === 0 ? this.maskKey : rotateMaskKey(this.maskKey, read, this.rotatedMaskKey));
+    // The key as seen from this piece's offset in the frame, in a scratch array shared by every
+    // decoder: maskers are synchronous and keep no reference to it.
+    const word = this.maskKeyWord;
+    const shift = (read & 3) * 8;
+    const key = KEY_SCRATCH;
+    key[0] = word >>> shift;
+    key[1] = word >>> ((shift + 8) & 31);
+    key[2] = word >>> ((shift + 16) & 31);
+    key[3] = word >>> ((shift + 24) & 31);
+    this.masker.unmask(piece, key);
   }
 
   /** Copies the next `length` buffered bytes into `target` and consumes them. */

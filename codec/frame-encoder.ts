@@ -78,6 +78,13 @@ const ASCII_DIRECT_MAX = 64;
  */
 const ALIGNED_MASK_MIN = 1024;
 
+/**
+ * The masking key of the frame being encoded, shared by every encoder: encoding is synchronous,
+ * the key is copied into the frame header at once, and a masker keeps no reference to it. Saves
+ * an array per connection.
+ */
+const KEY_SCRATCH = new Uint8Array(4);
+
 function headerLength(payloadLength: number, masked: boolean): number {
   const lengthBytes = payloadLength <= 125 ? 0 : payloadLength <= 0xffff ? 2 : 8;
   return 2 + lengthBytes + (masked ? 4 : 0);
@@ -133,7 +140,6 @@ export class FrameEncoder {
   private readonly extensions: readonly Extension[] | null;
   private readonly masker: Masker;
   private readonly randomMaskKey: (key: Uint8Array) => void;
-  private readonly maskKey = new Uint8Array(4);
   /** TEXT or BINARY while a fragmented outbound message is unfinished, else 0. */
   private messageOpcode = 0;
 
@@ -250,7 +256,7 @@ export class FrameEncoder {
       frame.set(payload, writeHeader(frame, first, length, null));
       return frame;
     }
-    const key = this.maskKey;
+    const key = KEY_SCRATCH;
     this.randomMaskKey(key);
     const size = headerLength(length, true) + length;
     let frame: Uint8Array;
@@ -273,7 +279,7 @@ export class FrameEncoder {
     const frame = new Uint8Array(at + length);
     let key: Uint8Array | null = null;
     if (masked) {
-      key = this.maskKey;
+      key = KEY_SCRATCH;
       this.randomMaskKey(key);
     }
     writeHeader(frame, firstByte(fin, NO_RSV, opcode), length, key);
@@ -297,7 +303,7 @@ export class FrameEncoder {
       for (let i = 0; i < length; i++) frame[at + i] = text.charCodeAt(i);
       return frame;
     }
-    const key = this.maskKey;
+    const key = KEY_SCRATCH;
     this.randomMaskKey(key);
     const at = writeHeader(frame, first, length, key);
     const k0 = key[0]!;
