@@ -156,7 +156,7 @@ abstract class ConnectionEndpoint {
     if (this.currentState === ConnectionState.CLOSED) {
       throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
     }
-    this.output = [];
+    this.output.length = 0;
     this.refusal = null;
     this.actor.send({ type: "ws.send", event });
     const refusal = this.refusal as ProtocolError | null;
@@ -164,7 +164,10 @@ abstract class ConnectionEndpoint {
       this.refusal = null;
       throw refusal;
     }
-    return concat(this.output);
+    const bytes = concat(this.output);
+    // Keep no reference to what was sent: an idle connection would hold its handshake bytes.
+    this.output.length = 0;
+    return bytes;
   }
 
   /**
