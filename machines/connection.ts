@@ -32,7 +32,7 @@
  */
 import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type Snapshot, type SnapshotFrom, type StateValue } from "xstate";
 import { ConnectionState, ConnectionType } from "../src/constants.js";
-import type { ProtocolError } from "../src/errors.js";
+import { LocalProtocolError, type ProtocolError } from "../src/errors.js";
 import type { Event, RejectConnection, RejectData } from "../src/events.js";
 import { ProtocolCore, type InputPhase, type PeerEvent, type PersistedProtocolCore, type ProtocolCoreOptions } from "./protocol-core.js";
 
@@ -122,6 +122,14 @@ export const connectionMachine = setup({
       if (!params.kinds.includes(sendableName(event.event))) return false;
       return context.core.prepareSend(event.event) === null;
     },
+    /**
+     * The event to send is of this kind. For messages, pings and pongs, which never change the
+     * state: they are encoded by the action, never in a guard, because encoding a data frame
+     * advances the compressor's history (RFC 7692 context takeover) and must not be done for a
+     * frame that is then not written — as `snapshot.can()` would.
+     */
+    sends: ({ event }, params: { kinds: readonly SendableName[] }) =>
+      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)),
     rejectionHasBody: ({ event }) => {
       if (event.type === "peer.rejected") return event.reject.hasBody;
       if (event.type === "ws.send") return (event.event as RejectConnection).hasBody;
@@ -134,6 +142,16 @@ export const connectionMachine = setup({
     /** Write the bytes `canSend` prepared for this event. */
     writePrepared: enqueueActions(({ context, enqueue }) => {
       deliver(enqueue, context, { type: "ws.output", data: context.core.takePrepared() });
+    }),
+    /** Encode and write a message, ping or pong; refuse it (state unchanged) if it is invalid. */
+    writeData: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "ws.send") return;
+      try {
+        deliver(enqueue, context, { type: "ws.output", data: context.core.encodeData(event.event) });
+      } catch (error) {
+        if (!(error instanceof LocalProtocolError)) throw error;
+        deliver(enqueue, context, { type: "ws.error", error });
+      }
     }),
     /** Buffer received bytes (or EOF) and read as much as this phase reads. */
     readInput: enqueueActions(({ context, event, enqueue }, params: { phase: InputPhase }) => {
@@ -291,7 +309,7 @@ export const connectionMachine = setup({
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "open" } } },
             "ws.send": [
-              { guard: canSend("Message", "Ping", "Pong"), actions: "writePrepared" },
+              { guard: { type: "sends", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writeData" },
               { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING", actions: "writePrepared" },
             ],
             "peer.close": { target: "#wsConnection.REMOTE_CLOSING", actions: "recordPeerEvent" },
@@ -304,7 +322,7 @@ export const connectionMachine = setup({
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "failed" } } },
             "ws.send": [
-              { guard: canSend("Message", "Ping", "Pong"), actions: "writePrepared" },
+              { guard: { type: "sends", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writeData" },
               { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING.failed", actions: "writePrepared" },
             ],
           },

@@ -582,8 +582,6 @@ export class ProtocolCore {
         const writer = this.bodyWriter;
         if (writer === null) throw new LocalProtocolError("RejectData needs a RejectConnection with hasBody: true first");
         bytes = writer.write(event);
-      } else if (event instanceof Message || event instanceof Ping || event instanceof Pong) {
-        bytes = this.encodeData(event);
       } else if (event instanceof CloseConnection) {
         bytes = this.encodeClose(event);
       } else {

@@ -19,7 +19,7 @@ export { connectionMachine, type ConnectionMachineInput, type ConnectionMachineE
 export type { FrameTrace, FrameTraceRecord } from "../machines/protocol-core.js";
 export { generateNonce, generateAcceptToken } from "../codec/handshake/tokens.js";
 export { PerMessageDeflate, type PerMessageDeflateOptions, type NegotiatedParameters } from "./extensions/permessage-deflate.js";
-export { pakoEngine, type DeflateEngine, type Deflater, type Inflater } from "./extensions/deflate-engine.js";
+export { pakoEngine, InflateError, type DeflateEngine, type Deflater, type Inflater } from "./extensions/deflate-engine.js";
 export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";
 export type { Headers } from "../codec/headers.js";

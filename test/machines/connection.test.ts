@@ -178,3 +178,26 @@ describe("inspection", () => {
     expect(sent).toEqual(["xstate.init", "peer.request", "ws.send", "peer.close", "ws.send"]);
   });
 });
+
+describe("guards have no effect on the wire", () => {
+  it("snapshot.can() for a message encodes nothing (the compressor's history stays in step)", async () => {
+    const { PerMessageDeflate } = await import("../../src/index.js");
+    const { openPair } = await import("../helpers/pair.js");
+    const pair = openPair({
+      request: new Request({ host: "h", target: "/", extensions: [new PerMessageDeflate({ threshold: 0 })] }),
+      accept: new AcceptConnection({ extensions: [new PerMessageDeflate({ threshold: 0 })] }),
+    });
+    const text = "the same words again and again, ".repeat(40);
+    const first = pair.clientSends(new TextMessage({ data: text }));
+    expect((first[0] as TextMessage).data).toBe(text);
+    // Asking the statechart whether a message could be sent must not run the encoder: if it
+    // did, the compressor would remember words the peer never saw and refer back to them.
+    const unseen = "a phrase the peer has not seen: zzzz qqqq zzzz qqqq";
+    expect(pair.client.actor.getSnapshot().can({ type: "ws.send", event: new TextMessage({ data: unseen }) })).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      const received = pair.clientSends(new TextMessage({ data: unseen + i }));
+      expect(received.map((event) => event.type)).toEqual(["TextMessage"]);
+      expect((received[0] as TextMessage).data).toBe(unseen + i);
+    }
+  });
+});
