@@ -38,13 +38,13 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Start the inspector script and resolve with its first stdout line. */
-function startScript(port: number): Promise<{ child: ChildProcess; firstLine: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "tools/inspector/server.ts", "--port", String(port), "--interval", "400"], {
+/** Start the inspector script; `firstLine` resolves with the first line it prints. */
+function startScript(port: number): { child: ChildProcess; firstLine: Promise<string> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "tools/inspector/server.ts", "--port", String(port), "--interval", "600"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  return new Promise((resolve, reject) => {
+  const firstLine = new Promise<string>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
     const timer = setTimeout(() => reject(new Error(`the inspector printed nothing within 15 s; stderr: ${stderr}`)), 15_000);
@@ -54,13 +54,14 @@ function startScript(port: number): Promise<{ child: ChildProcess; firstLine: st
       const end = stdout.indexOf("\n");
       if (end === -1) return;
       clearTimeout(timer);
-      resolve({ child, firstLine: stdout.slice(0, end) });
+      resolve(stdout.slice(0, end));
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`the inspector exited with ${code}; stderr: ${stderr}`));
     });
   });
+  return { child, firstLine };
 }
 
 if (SKIP) {
@@ -79,16 +80,16 @@ if (SKIP) {
     beforeAll(async () => {
       if (!existsSync(CHROMIUM)) throw new Error(INSTALL_HINT);
       port = await freePort();
-      const [started, launched] = await Promise.all([
-        startScript(port),
-        chromium.launch({
-          executablePath: CHROMIUM,
-          args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        }),
-      ]);
+      // Both start at once; afterAll stops whichever started, whatever failed.
+      const started = startScript(port);
       script = started.child;
-      firstLine = started.firstLine;
-      browser = launched;
+      const launching = chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      });
+      launching.then((launched) => (browser = launched), () => {});
+      firstLine = await started.firstLine;
+      await launching;
     }, 60_000);
 
     afterAll(async () => {
@@ -115,12 +116,14 @@ if (SKIP) {
       expect(drawnStates.sort()).toEqual(expectedStates.sort());
       expect(await page.locator("script[src^='http'], link[href^='http']").count()).toBe(0);
 
-      // Pick the first demo client to appear, and wait until it has closed.
+      // Pick the newest demo client (the list is newest first), and wait until it has closed.
       await page.waitForSelector("#feed-status.connected");
-      const client = page.locator("#connections li[data-role='client']").last();
+      const client = page.locator("#connections li[data-role='client']").first();
       await client.waitFor({ timeout: 10_000 });
       const id = await client.getAttribute("data-id");
-      await client.click();
+      // By its id: the list is redrawn as the feed runs, and "the newest" moves on.
+      await page.locator(`#connections li[data-id='${id}']`).click();
+      expect(await page.locator("#detail-title").innerText()).toMatch(new RegExp(`^#${id} client `));
       await page.waitForSelector(`#connections li[data-id='${id}'].closed`, { timeout: 15_000 });
       await page.waitForSelector("#lifecycle tr[data-top='CLOSED']");
 

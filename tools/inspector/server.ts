@@ -18,7 +18,7 @@ import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { connectionMachine } from "../../src/index.js";
+import { ConnectionState, connectionMachine } from "../../src/index.js";
 import { connect, upgrade, type WebSocketEndpoint } from "../../src/node/index.js";
 import { renderChartSvg } from "./layout.js";
 import { InspectorHub, type FeedMessage } from "./recorder.js";
@@ -102,12 +102,14 @@ export async function startInspector(options: InspectorOptions = {}): Promise<Ru
     upgrade(request, socket, head).then(
       (endpoint) => {
         keep(endpoint);
+        // Called from inside other connections' inspection callbacks: it must never throw.
         const send = (message: FeedMessage): void => {
-          if (endpoint.bufferedAmount > FEED_BACKLOG_LIMIT) return;
+          if (endpoint.state !== ConnectionState.OPEN || endpoint.bufferedAmount > FEED_BACKLOG_LIMIT) return;
           endpoint.send(JSON.stringify(message));
         };
         send({ type: "hello", connections: hub.connections() });
         const unsubscribe = hub.subscribe(send);
+        endpoint.once("closing", unsubscribe);
         void endpoint.closed.then(unsubscribe);
       },
       () => {},

@@ -63,8 +63,10 @@ function apply(message) {
       break;
     }
     case "forget":
-      connections.delete(message.id);
-      if (selectedId === message.id) selectedId = null;
+      // The server keeps a bounded history; a connection someone chose stays on the page.
+      if (message.id === selectedId && !followBox.checked) connections.get(message.id).forgotten = true;
+      else connections.delete(message.id);
+      if (selectedId === message.id && followBox.checked) selectedId = null;
       break;
   }
 }
@@ -226,10 +228,20 @@ $("connections").addEventListener("click", (event) => {
   if (item === null) return;
   // Choosing a connection pins it: following the newest would take it away.
   followBox.checked = false;
+  forgetUnselected();
   selectedId = Number(item.dataset.id);
   render();
 });
-followBox.addEventListener("change", () => render());
+followBox.addEventListener("change", () => {
+  forgetUnselected();
+  render();
+});
+
+/** Drop the connection the server already forgot, once it is no longer the chosen one. */
+function forgetUnselected() {
+  const selected = selectedId === null ? undefined : connections.get(selectedId);
+  if (selected !== undefined && selected.forgotten) connections.delete(selectedId);
+}
 // Ended connections linger, then "follow" moves on: re-render even when the feed is quiet.
 setInterval(queueRender, 500);
 
