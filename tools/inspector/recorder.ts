@@ -215,8 +215,18 @@ export class InspectorHub {
     };
   }
 
+  /**
+   * Listeners run inside connections' inspection and frame-trace callbacks, where an exception
+   * would break the connection being watched: a failing listener is dropped instead.
+   */
   private broadcast(message: FeedMessage): void {
-    for (const listener of this.listeners) listener(message);
+    for (const listener of this.listeners) {
+      try {
+        listener(message);
+      } catch {
+        this.listeners.delete(listener);
+      }
+    }
   }
 
   /** Forget the oldest ended connections beyond the limit (live ones are always kept). */
