@@ -41,7 +41,7 @@ export interface WsPerMessageDeflate {
 
 export interface WsModules {
   WebSocket: new (address: null, protocols?: undefined, options?: object) => WsWebSocket;
-  PerMessageDeflate: new (options: object, isServer: boolean, maxPayload: number) => WsPerMessageDeflate;
+  PerMessageDeflate: new (options: { threshold?: number; isServer?: boolean; maxPayload?: number }) => WsPerMessageDeflate;
   bufferUtil: { mask: (...args: unknown[]) => void; unmask: (buffer: Uint8Array, key: Uint8Array) => void };
   /** True when this copy of ws masks with the native bufferutil add-on. */
   bufferUtil_native: boolean;
@@ -79,18 +79,31 @@ export function loadWs(withBufferUtil: boolean): WsModules {
 
 /**
  * Stands in for the net.Socket under a ws WebSocket: counts what ws writes and optionally hands
- * it on (`sink`), e.g. to the peer's stand-in socket.
+ * it on (`sink`), e.g. to the peer's stand-in socket. With `coalesce`, writes between cork() and
+ * uncork() reach the sink as one chunk, as a corked socket sends them in one writev (and as the
+ * peer would then receive them).
  */
 export class StandInSocket extends EventEmitter {
   bytes = 0;
   writes = 0;
   sink: ((chunk: Uint8Array) => void) | null = null;
+  coalesce = false;
+  private corked = 0;
+  private held: Uint8Array[] = [];
   setTimeout(): void {}
   setNoDelay(): void {}
   pause(): void {}
   resume(): void {}
-  cork(): void {}
-  uncork(): void {}
+  cork(): void {
+    this.corked++;
+  }
+  uncork(): void {
+    if (this.corked > 0 && --this.corked === 0 && this.held.length > 0) {
+      const held = this.held;
+      this.held = [];
+      this.sink?.(held.length === 1 ? held[0]! : Buffer.concat(held));
+    }
+  }
   end(): void {}
   destroy(): void {}
   write(chunk: Uint8Array | string, encoding?: unknown, callback?: () => void): boolean {
@@ -98,7 +111,10 @@ export class StandInSocket extends EventEmitter {
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     this.bytes += bytes.length;
     this.writes++;
-    if (this.sink !== null) this.sink(bytes);
+    if (this.sink !== null) {
+      if (this.corked > 0 && this.coalesce) this.held.push(bytes);
+      else this.sink(bytes);
+    }
     const done = typeof encoding === "function" ? (encoding as () => void) : callback;
     if (done !== undefined) queueMicrotask(done);
     return true;
