@@ -4,7 +4,10 @@
  * (machines/connection.ts) so the picture cannot drift from the code:
  * test/machines/diagram.test.ts regenerates it and compares with the committed file.
  *
- * `npm run diagram -- --check` only compares, and exits 1 when the file is out of date.
+ * If README.md holds the markers `<!-- statechart:begin -->` and `<!-- statechart:end -->`, the
+ * Mermaid block between them is regenerated (and checked) too.
+ *
+ * `npm run diagram -- --check` only compares, and exits 1 when a file is out of date.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -13,6 +16,9 @@ import { connectionMachine } from "../machines/connection.js";
 import { statechartGraph, type ChartNode, type ChartTransition, type StatechartGraph } from "../tools/inspector/statechart-graph.js";
 
 export const DIAGRAM_PATH = fileURLToPath(new URL("../docs/statechart.md", import.meta.url));
+export const README_PATH = fileURLToPath(new URL("../README.md", import.meta.url));
+const README_BEGIN = "<!-- statechart:begin -->";
+const README_END = "<!-- statechart:end -->";
 
 /** Mermaid ids cannot hold dots: the path is joined with underscores ("OPEN_failed"). */
 function mermaidId(id: string): string {
@@ -106,25 +112,47 @@ ${renderTransitionTable(graph)}
 `;
 }
 
+/**
+ * `readme` with the Mermaid block between the statechart markers regenerated; unchanged when
+ * it has no markers.
+ */
+export function withReadmeDiagram(readme: string, machine: AnyStateMachine = connectionMachine): string {
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  if (begin === -1 || end < begin) return readme;
+  const block = `${README_BEGIN}\n\`\`\`mermaid\n${renderMermaid(statechartGraph(machine))}\n\`\`\`\n`;
+  return readme.slice(0, begin) + block + readme.slice(end);
+}
+
 function main(): void {
   const check = process.argv.includes("--check");
-  const generated = renderStatechartDocument();
-  if (check) {
-    let current = "";
-    try {
-      current = readFileSync(DIAGRAM_PATH, "utf8");
-    } catch {
-      // A missing file is out of date too.
+  const readme = readFileSync(README_PATH, "utf8");
+  const targets: Array<[path: string, generated: string, current: string]> = [
+    [DIAGRAM_PATH, renderStatechartDocument(), readOrEmpty(DIAGRAM_PATH)],
+    [README_PATH, withReadmeDiagram(readme), readme],
+  ];
+  let stale = false;
+  for (const [path, generated, current] of targets) {
+    if (current === generated) continue;
+    if (check) {
+      console.error(`${path} is out of date: run npm run diagram`);
+      stale = true;
+    } else {
+      writeFileSync(path, generated);
+      console.log(`wrote ${path}`);
     }
-    if (current !== generated) {
-      console.error(`${DIAGRAM_PATH} is out of date: run npm run diagram`);
-      process.exit(1);
-    }
-    console.log(`${DIAGRAM_PATH} is up to date`);
-    return;
   }
-  writeFileSync(DIAGRAM_PATH, generated);
-  console.log(`wrote ${DIAGRAM_PATH}`);
+  if (stale) process.exit(1);
+  if (check) console.log("the statechart diagrams are up to date");
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    // A missing file is out of date too.
+    return "";
+  }
 }
 
 // Run only as a script (tsx scripts/diagram.ts), not when a test imports the renderers.

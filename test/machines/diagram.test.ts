@@ -2,12 +2,22 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { and, createMachine, not, setup, type AnyStateNode } from "xstate";
 import { connectionMachine } from "../../src/index.js";
-import { DIAGRAM_PATH, renderMermaid, renderStatechartDocument } from "../../scripts/diagram.js";
+import { DIAGRAM_PATH, README_PATH, renderMermaid, renderStatechartDocument, withReadmeDiagram } from "../../scripts/diagram.js";
 import { statechartGraph } from "../../tools/inspector/statechart-graph.js";
 
 describe("docs/statechart.md", () => {
   it("is exactly what npm run diagram generates from the machine (run it after changing machines/connection.ts)", () => {
     expect(readFileSync(DIAGRAM_PATH, "utf8")).toBe(renderStatechartDocument());
+  });
+
+  it("README.md's statechart block, when it has the markers, is what npm run diagram generates too", () => {
+    const readme = readFileSync(README_PATH, "utf8");
+    expect(readme).toBe(withReadmeDiagram(readme));
+    const sample = "intro\n<!-- statechart:begin -->\nstale\n<!-- statechart:end -->\nrest\n";
+    expect(withReadmeDiagram(sample)).toBe(
+      `intro\n<!-- statechart:begin -->\n\`\`\`mermaid\n${renderMermaid(statechartGraph(connectionMachine))}\n\`\`\`\n<!-- statechart:end -->\nrest\n`,
+    );
+    expect(withReadmeDiagram("no markers here\n")).toBe("no markers here\n");
   });
 
   it("declares every state of the machine and draws the lifecycle's main transitions", () => {
