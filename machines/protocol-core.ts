@@ -66,7 +66,11 @@ export interface FrameTraceRecord {
   readonly direction: "in" | "out";
   /** The frame's opcode: for received data pieces the message's (TEXT/BINARY), as in `Frame`. */
   readonly opcode: number;
-  /** Payload bytes (for received text: UTF-16 code units of the decoded piece). */
+  /**
+   * Received: the length of the delivered piece (after decompression; for text, UTF-16 code
+   * units of the decoded string). Sent: the payload length on the wire (compressed, if the
+   * message was). Each side reports what it has at hand without extra work.
+   */
   readonly length: number;
   /** The last piece of its frame (received pieces of a large frame come as they arrive). */
   readonly frameFinished: boolean;

@@ -15,8 +15,8 @@ export {
   Pong,
 } from "./events.js";
 export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOptions } from "./connection.js";
-export { connectionMachine, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor } from "../machines/connection.js";
-export type { FrameTrace, FrameTraceRecord } from "../machines/protocol-core.js";
+export { connectionMachine, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor, type PersistedConnectionContext } from "../machines/connection.js";
+export type { FrameTrace, FrameTraceRecord, PersistedProtocolCore } from "../machines/protocol-core.js";
 export { generateNonce, generateAcceptToken } from "../codec/handshake/tokens.js";
 export { PerMessageDeflate, type PerMessageDeflateOptions, type NegotiatedParameters } from "./extensions/permessage-deflate.js";
 export { pakoEngine, InflateError, type DeflateEngine, type Deflater, type Inflater } from "./extensions/deflate-engine.js";
