@@ -422,7 +422,7 @@ export class FrameDecoder {
       }
     }
     this.messageSize += data.length;
-    if (data.length > budget) throw this.tooBig();
+    if (data.length > budget) throw this.tooBigAfter(data, budget);
     return data;
   }
 
@@ -430,13 +430,23 @@ export class FrameDecoder {
     let result = data;
     for (let index = from; index < extensions.length; index++) {
       result = extensions[index]!.frameInboundPayloadData(result, budget);
-      if (result.length > budget) throw this.tooBig();
+      if (result.length > budget) throw index === extensions.length - 1 ? this.tooBigAfter(result, budget) : this.tooBig();
     }
     return result;
   }
 
   private tooBig(): ParseFailed {
     return new ParseFailed(`message larger than maxMessageSize (${this.maxMessageSize} bytes) (RFC 6455 §10.4)`, 1009);
+  }
+
+  /**
+   * The failure for a piece of final (post-extension) data that passes the budget. The bytes of
+   * a text message that fit within the budget are checked first, so the first problem in
+   * stream order is the one reported (1007 before 1009), however the transport chunked them.
+   */
+  private tooBigAfter(data: Uint8Array, budget: number): ParseFailed {
+    if (this.messageOpcode === TEXT && budget > 0) (this.utf8 ??= new Utf8StreamDecoder()).decode(data.subarray(0, budget), false);
+    return this.tooBig();
   }
 
   /** `length` payload bytes that lie in `chunk` from `start`, unmasked in place. */
