@@ -371,3 +371,19 @@ describe("the reference peer catches a compressor that breaks the negotiated par
     expect(results[1]!.problem).toMatch(/before the available history/);
   });
 });
+
+describe.each(ROLES)("which failure wins does not depend on chunking, %s receiving", (role) => {
+  // With an extension negotiated the size is counted after the extension, piece by piece; the
+  // first problem in stream order must be the one reported, however the bytes were chunked.
+  const session = () => deflateSession(role, {}, role === "server" ? { offer: "permessage-deflate" } : { response: "permessage-deflate" }, { maxMessageSize: 8 });
+  it.each([
+    ["invalid UTF-8 within the limit, then too big: 1007", concatAll([Uint8Array.of(0x61, 0xff), new Uint8Array(20).fill(0x61)]), 1007],
+    ["valid UTF-8 up to the limit, invalid after it: 1009", concatAll([new Uint8Array(8).fill(0x61), Uint8Array.of(0xff, 0x61)]), 1009],
+  ] as const)("an uncompressed text message, %s", (_name, payload, code) => {
+    for (const chunking of ["whole", "bytes", 5] as const) {
+      const { conn } = session();
+      const events = deliver(conn, peerFrame(role, { opcode: OP.TEXT, payload }), chunking);
+      expect(codes(summarize(events)).filter((s) => !("partialText" in s)), `chunking ${chunking}`).toEqual([FAIL(code)]);
+    }
+  });
+});
