@@ -4,9 +4,10 @@
  * the opening handshake, with permessage-deflate, or frames only), so every property covers all.
  */
 import fc from "fast-check";
+import type { ConnectionOptions } from "../../src/index.js";
 import { ROLES, type Role } from "../conformance/wire.js";
 import { compareLogs, run, type Actions } from "./harness.js";
-import { build, chunkingArb, mutate, mutationArb, scenarioArb, type Scenario, type Setup } from "./scenario.js";
+import { build, buildRejection, chunkingArb, mutate, mutationArb, rejectionArb, scenarioArb, type Scenario, type Setup } from "./scenario.js";
 import { upgradeRequest, upgradeResponse, concatAll } from "../conformance/wire.js";
 import { DEFLATE_OFFER, DEFLATE_RESPONSE } from "./scenario.js";
 
@@ -22,6 +23,12 @@ const actionsArb: fc.Arbitrary<Actions> = fc.record(
     probeAfter: fc.array(fc.nat(20), { maxLength: 2 }),
   },
   { requiredKeys: [] },
+);
+
+/** Sometimes small limits, so 1009 (maxMessageSize) and 1008 (maxFragments) failures are fuzzed too. */
+const limitsArb: fc.Arbitrary<ConnectionOptions> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant({}) },
+  { weight: 1, arbitrary: fc.record({ maxMessageSize: fc.integer({ min: 0, max: 5000 }), maxFragments: fc.integer({ min: 1, max: 8 }) }, { requiredKeys: [] }) },
 );
 
 /** The valid stream's events, plus the 1006 an EOF without a close frame yields. */
@@ -53,15 +60,15 @@ export const PROPERTIES: readonly NamedProperty[] = [
   ),
   property(
     "mutated-chunking",
-    "a mutated stream (frames mutated, handshake intact) yields the same events whole and in any chunking; invariants hold",
-    fc.record({ scenario, mutations: fc.array(mutationArb, { minLength: 1, maxLength: 4 }), chunking: chunkingArb }),
-    ({ scenario: s, mutations, chunking }) => {
+    "a mutated stream (frames mutated, handshake intact; sometimes small size and fragment limits) yields the same events whole and in any chunking; invariants hold",
+    fc.record({ scenario, mutations: fc.array(mutationArb, { minLength: 1, maxLength: 4 }), chunking: chunkingArb, limits: limitsArb }),
+    ({ scenario: s, mutations, chunking, limits }) => {
       const wireFor = (key: string) => {
         const built = build(s, key);
         return mutate(built.wire, mutations, built.framesAt);
       };
-      const whole = run(s.role, s.setup, wireFor, []);
-      const chunked = run(s.role, s.setup, wireFor, chunking);
+      const whole = run(s.role, s.setup, wireFor, [], {}, limits);
+      const chunked = run(s.role, s.setup, wireFor, chunking, {}, limits);
       const problem = compareLogs(whole.log, chunked.log);
       if (problem !== null) throw new Error(problem);
     },
@@ -77,11 +84,11 @@ export const PROPERTIES: readonly NamedProperty[] = [
   property(
     "random-frames",
     "random bytes after a valid handshake: invariants hold and chunking does not matter",
-    fc.record({ role: fc.constantFrom<Role>(...ROLES), setup: fc.constantFrom(...SETUPS), bytes: fc.uint8Array({ maxLength: 400 }), chunking: chunkingArb }),
-    ({ role, setup, bytes, chunking }) => {
+    fc.record({ role: fc.constantFrom<Role>(...ROLES), setup: fc.constantFrom(...SETUPS), bytes: fc.uint8Array({ maxLength: 400 }), chunking: chunkingArb, limits: limitsArb }),
+    ({ role, setup, bytes, chunking, limits }) => {
       const wireFor = (key: string) => concatAll([handshakeHead(role, setup, key), bytes]);
-      const whole = run(role, setup, wireFor, []);
-      const chunked = run(role, setup, wireFor, chunking);
+      const whole = run(role, setup, wireFor, [], {}, limits);
+      const chunked = run(role, setup, wireFor, chunking, {}, limits);
       const problem = compareLogs(whole.log, chunked.log);
       if (problem !== null) throw new Error(problem);
     },
@@ -109,7 +116,34 @@ export const PROPERTIES: readonly NamedProperty[] = [
       if (problem !== null) throw new Error(problem);
     },
   ),
+  property(
+    "rejection",
+    "a client reading a rejection (Content-Length, chunked, until EOF; 1xx heads before it) gets its status and whole body in any chunking",
+    fc.record({ rejection: rejectionArb, chunking: chunkingArb }),
+    ({ rejection, chunking }) => {
+      const result = run("client", "handshake", rejectionWire(rejection), chunking, { probeAfter: [0] });
+      const want = buildRejection(rejection).expected;
+      if (JSON.stringify(result.log) !== JSON.stringify(want)) throw new Error(`rejection events differ:\n  ${JSON.stringify(result.log).slice(0, 500)}\n  ${JSON.stringify(want).slice(0, 500)}`);
+    },
+  ),
+  property(
+    "rejection-mutated",
+    "a mutated rejection: only RemoteProtocolError, then CLOSED; the same events whole and in any chunking",
+    fc.record({ rejection: rejectionArb, mutations: fc.array(mutationArb, { minLength: 1, maxLength: 4 }), chunking: chunkingArb }),
+    ({ rejection, mutations, chunking }) => {
+      const wireFor = (_key: string) => mutate(buildRejection(rejection).wire, mutations);
+      const whole = run("client", "handshake", wireFor, []);
+      const chunked = run("client", "handshake", wireFor, chunking);
+      const problem = compareLogs(whole.log, chunked.log);
+      if (problem !== null) throw new Error(problem);
+    },
+  ),
 ];
+
+/** A client under test gets `rejection` in answer to its request. */
+function rejectionWire(rejection: Parameters<typeof buildRejection>[0]) {
+  return (_key: string) => buildRejection(rejection).wire;
+}
 
 function handshakeHead(role: Role, setup: Setup, key: string): Uint8Array {
   if (setup === "frames-only") return new Uint8Array(0);

@@ -287,3 +287,56 @@ export function cut(data: Uint8Array, chunking: number[] | { chop: number }): Ui
   return chunks.filter((chunk) => chunk.length > 0);
 }
 
+
+// -- rejections (a client under test reading a non-101 response and its body) -------------------
+
+export interface Rejection {
+  status: number;
+  framing: "length" | "chunked" | "eof" | "empty";
+  body: Uint8Array;
+  /** Chunked: sizes of the chunks the body is cut into (the rest in one more). */
+  chunkSizes: number[];
+  chunkExtension: boolean;
+  trailers: string[];
+  /** 100 Continue / 103 Early Hints heads before the final response (skipped, RFC 9110 §15.2). */
+  informational: number;
+}
+
+export const rejectionArb: fc.Arbitrary<Rejection> = fc.record({
+  status: fc.constantFrom(200, 301, 400, 401, 403, 404, 426, 429, 500, 503),
+  framing: fc.constantFrom<Rejection["framing"]>("length", "chunked", "eof", "empty"),
+  body: fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.record({ size: fc.integer({ min: 1000, max: 40_000 }), seed: fc.nat() }).map(({ size, seed }) => pseudoRandomBytes(size, seed + 1))),
+  chunkSizes: fc.array(fc.integer({ min: 1, max: 5000 }), { maxLength: 6 }),
+  chunkExtension: fc.boolean(),
+  trailers: fc.array(fc.constantFrom("X-Trailer: 1", "Expires: 0", "X-Checksum: abc"), { maxLength: 2 }),
+  informational: fc.nat(2),
+});
+
+/** The server's bytes for a rejection, and the events a client must yield for them. */
+export function buildRejection(r: Rejection): Built {
+  const head = (lines: string[]) => bytes(lines.join("\r\n") + "\r\n\r\n");
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < r.informational; i++) parts.push(head([i % 2 === 0 ? "HTTP/1.1 100 Continue" : "HTTP/1.1 103 Early Hints", "Link: </style.css>; rel=preload"]));
+  const status = `HTTP/1.1 ${r.status} Whatever`;
+  const body = r.framing === "empty" ? new Uint8Array(0) : r.body;
+  const expected: Summary[] = [];
+  if (r.framing === "length" || r.framing === "empty") {
+    parts.push(head([status, `Content-Length: ${body.length}`]), body);
+  } else if (r.framing === "eof") {
+    parts.push(head([status, "Connection: close"]), body);
+  } else {
+    parts.push(head([status, "Transfer-Encoding: chunked"]));
+    let at = 0;
+    for (const size of [...r.chunkSizes, body.length]) {
+      if (at >= body.length) break;
+      const piece = body.subarray(at, Math.min(body.length, at + size));
+      at += piece.length;
+      parts.push(bytes(`${piece.length.toString(16)}${r.chunkExtension ? ';name="value"' : ""}\r\n`), piece, bytes("\r\n"));
+    }
+    parts.push(bytes(`0\r\n${r.trailers.map((t) => `${t}\r\n`).join("")}\r\n`));
+  }
+  const hasBody = r.framing === "chunked" || r.framing === "eof" || body.length > 0;
+  expected.push({ reject: r.status, hasBody });
+  if (hasBody) expected.push({ rejectBody: toHex(body) });
+  return { wire: concatAll(parts), framesAt: 0, expected };
+}
