@@ -10,17 +10,19 @@ import { B, CLOSE, FAIL, PING, PONG, T, codes, deliver, open, summarize, type Ch
 import { expectFailure, expectCleanClose } from "./closing.js";
 import { OP, ROLES, closeBody, peerFrames, type FrameSpec } from "./wire.js";
 
-const CHOPS: Array<[string, Chunking]> = [
+/** How the frames are delivered: a chunking, or "frames" for one receiveData per frame. */
+type Delivery = Chunking | "frames";
+
+const CHOPS: Array<[string, Delivery]> = [
   ["in one chunk", "whole"],
-  ["frame-wise", "frames" as unknown as Chunking],
+  ["frame-wise", "frames"],
   ["in chops of 3", 3],
   ["octet-wise", "bytes"],
 ];
 
-/** Deliver specs with `chunking`, where "frames" means one receiveData per frame. */
-function run(role: "client" | "server", specs: FrameSpec[], chunking: Chunking) {
+function run(role: "client" | "server", specs: FrameSpec[], chunking: Delivery) {
   const { conn } = open(role);
-  if ((chunking as unknown) === "frames") {
+  if (chunking === "frames") {
     const events = specs.flatMap((spec) => deliver(conn, peerFrames(role, spec)));
     return { conn, events };
   }
