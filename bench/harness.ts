@@ -59,6 +59,10 @@ export interface Workload {
   checks?: Check[];
   /** A line printed under the workload's table (what is measured, how the contenders differ). */
   note?: string;
+  /** Warm-up per contender in milliseconds, when the default is too short for this workload's JIT. */
+  warmupMs?: number;
+  /** Further contenders to show same-run ratios against, without a target. */
+  compareWith?: string[];
 }
 
 export interface MeasureOptions {
@@ -117,6 +121,8 @@ export interface WorkloadResult {
   /** How many runs the figures combine. */
   runs: number;
   note: string | null;
+  /** The contenders the others are compared with (see `referenceNames`). */
+  references: string[];
 }
 
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
@@ -159,6 +165,7 @@ export function referenceNames(workload: Workload): string[] {
   const names: string[] = [];
   if (workload.baseline !== undefined) names.push(workload.baseline);
   for (const check of workload.checks ?? []) if ("baseline" in check && !names.includes(check.baseline)) names.push(check.baseline);
+  for (const name of workload.compareWith ?? []) if (!names.includes(name)) names.push(name);
   return names;
 }
 
@@ -219,6 +226,7 @@ function evaluate(workload: Workload, contenders: ContenderResult[], runs: numbe
     verdict: checks.length === 0 ? "n/a" : checks.every((check) => check.pass) ? "pass" : "fail",
     runs,
     note: workload.note ?? null,
+    references: references.map(([name]) => name),
   };
 }
 
@@ -259,7 +267,7 @@ function sampleOrder(round: number, count: number): number[] {
 /** One interleaved measurement of a workload whose contenders are all synchronous. */
 export function measure(workload: Workload, options: MeasureOptions = DEFAULT_MEASURE_OPTIONS): WorkloadResult {
   const { contenders } = workload;
-  for (const contender of contenders) timedPasses(contender, options.warmupMs);
+  for (const contender of contenders) timedPasses(contender, Math.max(options.warmupMs, workload.warmupMs ?? 0));
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
     for (const index of sampleOrder(round, contenders.length)) {
@@ -274,7 +282,7 @@ export function measure(workload: Workload, options: MeasureOptions = DEFAULT_ME
 /** One interleaved measurement of a workload; contenders may be asynchronous. */
 export async function measureAsync(workload: Workload, options: MeasureOptions = DEFAULT_MEASURE_OPTIONS): Promise<WorkloadResult> {
   const { contenders } = workload;
-  for (const contender of contenders) await timedPassesAsync(contender, options.warmupMs);
+  for (const contender of contenders) await timedPassesAsync(contender, Math.max(options.warmupMs, workload.warmupMs ?? 0));
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
     for (const index of sampleOrder(round, contenders.length)) {
@@ -310,4 +318,51 @@ export function combineRuns(workload: Workload, runs: readonly WorkloadResult[])
     return { name: contender.name, median: median(medians), samples: medians, ratio: null, ratios: {} };
   });
   return evaluate(workload, contenders, runs.length, perRunMedians);
+}
+
+/**
+ * A workload whose inputs and contenders are built on first use: listing and filtering
+ * workloads (and the parent process of an isolated run) then costs nothing. `id` and `title`
+ * must be those of the built workload.
+ */
+export function lazyWorkload(id: string, title: string, build: () => Workload): Workload {
+  let built: Workload | null = null;
+  const get = (): Workload => {
+    if (built === null) {
+      built = build();
+      if (built.id !== id || built.title !== title) throw new Error(`lazy workload ${id}: built as ${built.id} "${built.title}"`);
+    }
+    return built;
+  };
+  return {
+    id,
+    title,
+    get unit() {
+      return get().unit;
+    },
+    get contenders() {
+      return get().contenders;
+    },
+    get baseline() {
+      return get().baseline;
+    },
+    get target() {
+      return get().target;
+    },
+    get minimum() {
+      return get().minimum;
+    },
+    get checks() {
+      return get().checks;
+    },
+    get note() {
+      return get().note;
+    },
+    get warmupMs() {
+      return get().warmupMs;
+    },
+    get compareWith() {
+      return get().compareWith;
+    },
+  };
 }

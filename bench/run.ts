@@ -1,5 +1,6 @@
 /**
- * Runs the benchmark workloads: `npm run bench [-- [--json] [--quick] [--runs N] [filter…]]`.
+ * Runs the benchmark workloads:
+ * `npm run bench [-- [--json] [--quick] [--runs N] [--in-process] [filter…]]`.
  *
  * Every module in bench/workloads/ exporting `workloads: Workload[]` is loaded; a filter keeps
  * the workloads whose id or title contains any of the given words (case-insensitive).
@@ -8,6 +9,10 @@
  *   after another, each run interleaving a workload's contenders round by round (see
  *   ./harness.ts). Reported: per contender the median of the runs' medians; per ratio the
  *   median of the runs' ratios, each computed within one run.
+ * - Each workload runs in a child process of its own (all its runs there), so that no workload
+ *   measures a heap, JIT feedback or allocator state that another workload left behind (e.g.
+ *   EventEmitter call sites made megamorphic by ws before websocket-driver runs). With
+ *   --in-process everything runs here instead, the runs alternating over all workloads.
  * - M1 (heap per idle OPEN connection) runs in a child process with --expose-gc
  *   (bench/memory.ts), selected by the filters "m1" or "memory" or by no filter.
  * - `--json` prints the results as JSON instead of tables; `--quick` measures with fewer,
@@ -22,7 +27,6 @@ import {
   combineRuns,
   DEFAULT_MEASURE_OPTIONS,
   measureAsync,
-  referenceNames,
   type MeasureOptions,
   type Workload,
   type WorkloadResult,
@@ -32,31 +36,77 @@ import type { MemoryReport } from "./memory.js";
 const args = process.argv.slice(2);
 const json = args.includes("--json");
 const quick = args.includes("--quick");
-const runsIndex = args.indexOf("--runs");
-const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : quick ? 1 : 3;
+const inProcess = args.includes("--in-process");
+/** The value after `--name`, or undefined. */
+function option(name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+const VALUE_OPTIONS = ["--runs", "--child-file", "--child-id"];
+const runs = option("--runs") !== undefined ? Number(option("--runs")) : quick ? 1 : 3;
 if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a positive integer");
+const childFile = option("--child-file");
+const childId = option("--child-id");
 const filters = args
-  .filter((arg, index) => !arg.startsWith("--") && !(runsIndex >= 0 && index === runsIndex + 1))
+  .filter((arg, index) => !arg.startsWith("--") && !VALUE_OPTIONS.includes(args[index - 1] ?? ""))
   .map((arg) => arg.toLowerCase());
-const options: MeasureOptions = quick ? { warmupMs: 100, rounds: 3, roundMs: 60 } : DEFAULT_MEASURE_OPTIONS;
+// Full runs: 3 runs × 5 rounds per contender keeps the whole suite near 4 minutes on 2 cores.
+const options: MeasureOptions = quick ? { warmupMs: 100, rounds: 3, roundMs: 60 } : { ...DEFAULT_MEASURE_OPTIONS, rounds: 5, roundMs: 120 };
 
 const benchDirectory = dirname(fileURLToPath(import.meta.url));
 const workloadDirectory = join(benchDirectory, "workloads");
 
-async function loadWorkloads(): Promise<Workload[]> {
+interface Located {
+  file: string;
+  workload: Workload;
+}
+
+async function loadFile(file: string): Promise<Workload[]> {
+  const module = (await import(pathToFileURL(join(workloadDirectory, file)).href)) as { workloads?: Workload[] };
+  if (!Array.isArray(module.workloads)) {
+    console.error(`bench/workloads/${file} exports no \`workloads\` array; skipped`);
+    return [];
+  }
+  return module.workloads;
+}
+
+async function loadWorkloads(): Promise<Located[]> {
   const files = readdirSync(workloadDirectory)
     .filter((file) => /\.(ts|js|mjs)$/.test(file) && !file.endsWith(".d.ts"))
     .sort();
-  const all: Workload[] = [];
-  for (const file of files) {
-    const module = (await import(pathToFileURL(join(workloadDirectory, file)).href)) as { workloads?: Workload[] };
-    if (!Array.isArray(module.workloads)) {
-      console.error(`bench/workloads/${file} exports no \`workloads\` array; skipped`);
-      continue;
-    }
-    all.push(...module.workloads);
-  }
+  const all: Located[] = [];
+  for (const file of files) for (const workload of await loadFile(file)) all.push({ file, workload });
   return all;
+}
+
+/** Child mode: measure one workload `runs` times and print the combined result as JSON. */
+async function runChild(file: string, id: string): Promise<void> {
+  const workload = (await loadFile(file)).find((candidate) => candidate.id === id);
+  if (workload === undefined) throw new Error(`bench/workloads/${file} has no workload ${id}`);
+  const results: WorkloadResult[] = [];
+  for (let run = 0; run < runs; run++) results.push(await measureAsync(workload, options));
+  process.stdout.write(JSON.stringify(combineRuns(workload, results)));
+}
+
+function runIsolated(file: string, id: string): WorkloadResult {
+  const output = execFileSync(
+    process.execPath,
+    [
+      "--expose-gc",
+      "--import",
+      "tsx",
+      fileURLToPath(import.meta.url),
+      "--child-file",
+      file,
+      "--child-id",
+      id,
+      "--runs",
+      String(runs),
+      ...(quick ? ["--quick"] : []),
+    ],
+    { encoding: "utf8", maxBuffer: 16 << 20, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return JSON.parse(output) as WorkloadResult;
 }
 
 function matches(text: string): boolean {
@@ -79,8 +129,8 @@ function markdownTable(rows: string[][], rightAligned: Set<number>): string[] {
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)];
 }
 
-function workloadTable(workload: Workload, result: WorkloadResult): string[] {
-  const references = referenceNames(workload);
+function workloadTable(result: WorkloadResult): string[] {
+  const references = result.references;
   const header = ["contender", `median ${result.unit}`, "spread", ...references.map((name) => `vs ${name}`)];
   const rows = [header];
   for (const contender of result.contenders) {
@@ -113,10 +163,9 @@ function workloadTable(workload: Workload, result: WorkloadResult): string[] {
   return lines;
 }
 
-function summaryTable(workloads: Workload[], results: WorkloadResult[]): string[] {
+function summaryTable(results: WorkloadResult[]): string[] {
   const rows = [["workload", "target", "measured", "verdict"]];
-  results.forEach((result, i) => {
-    void workloads[i];
+  results.forEach((result) => {
     for (const [index, check] of result.checks.entries()) {
       rows.push([
         index === 0 ? result.id : "",
@@ -152,9 +201,14 @@ function runMemory(): MemoryReport {
   return JSON.parse(output) as MemoryReport;
 }
 
-const workloads = (await loadWorkloads()).filter((workload) => matches(`${workload.id} ${workload.title}`));
+if (childFile !== undefined && childId !== undefined) {
+  await runChild(childFile, childId);
+  process.exit(0);
+}
+
+const located = (await loadWorkloads()).filter(({ workload }) => matches(`${workload.id} ${workload.title}`));
 const withMemory = matches("m1 memory heap");
-if (workloads.length === 0 && !withMemory) {
+if (located.length === 0 && !withMemory) {
   console.error(filters.length > 0 ? `no workload matches ${filters.join(", ")}` : "no workloads found");
   process.exit(1);
 }
@@ -162,19 +216,29 @@ const log = (text: string): void => {
   if (!json) process.stdout.write(text);
 };
 log(
-  `node ${process.version}, ${runs} run(s) × ${options.rounds} rounds of ≥ ${options.roundMs} ms per contender after ${options.warmupMs} ms warm-up${(globalThis as { gc?: unknown }).gc ? "" : " (no --expose-gc)"}\n`,
+  `node ${process.version}, ${runs} run(s) × ${options.rounds} rounds of ≥ ${options.roundMs} ms per contender after ${options.warmupMs} ms warm-up, ${inProcess ? "all in this process" : "each workload in a child process"}${(globalThis as { gc?: unknown }).gc ? "" : " (no --expose-gc)"}\n`,
 );
-const perRun: WorkloadResult[][] = workloads.map(() => []);
-for (let run = 0; run < runs; run++) {
-  for (const [index, workload] of workloads.entries()) {
-    log(`run ${run + 1}/${runs} ${workload.id} … `);
+let results: WorkloadResult[];
+if (inProcess) {
+  const perRun: WorkloadResult[][] = located.map(() => []);
+  for (let run = 0; run < runs; run++) {
+    for (const [index, { workload }] of located.entries()) {
+      log(`run ${run + 1}/${runs} ${workload.id} … `);
+      const started = performance.now();
+      perRun[index]!.push(await measureAsync(workload, options));
+      log(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    }
+  }
+  results = located.map(({ workload }, index) => combineRuns(workload, perRun[index]!));
+} else {
+  results = [];
+  for (const { file, workload } of located) {
+    log(`${workload.id} (${runs} run${runs > 1 ? "s" : ""}, child process) … `);
     const started = performance.now();
-    const result = await measureAsync(workload, options);
-    perRun[index]!.push(result);
+    results.push(runIsolated(file, workload.id));
     log(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
 }
-const results = workloads.map((workload, index) => combineRuns(workload, perRun[index]!));
 let memory: MemoryReport | null = null;
 if (withMemory) {
   log("M1 heap per connection (child process) … ");
@@ -183,13 +247,13 @@ if (withMemory) {
   log(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
 if (json) {
-  console.log(JSON.stringify({ node: process.version, options, runs, results, memory }, null, 2));
+  console.log(JSON.stringify({ node: process.version, options, runs, isolated: !inProcess, results, memory }, null, 2));
 } else {
   console.log();
-  for (const [index, result] of results.entries()) console.log(workloadTable(workloads[index]!, result).join("\n"));
+  for (const result of results) console.log(workloadTable(result).join("\n"));
   if (memory !== null) console.log(memoryTable(memory).join("\n"));
   console.log("### Summary\n");
-  console.log(summaryTable(workloads, results).join("\n"));
+  console.log(summaryTable(results).join("\n"));
 }
 const memoryMissed = memory?.entries.some((entry) => entry.limitBytes !== null && entry.bytesPerConnection > entry.limitBytes) ?? false;
 if (results.some((result) => result.verdict === "fail") || memoryMissed) process.exitCode = 1;
