@@ -22,3 +22,5 @@ export {
   type WebSocketServerEvents,
 } from "./server.js";
 export { HandshakeRejectedError, TimeoutError, ConnectionClosedError, PeerProtocolError } from "./errors.js";
+export { nativeMasker, useNativeMasker, type NativeMasker } from "./native-masker.js";
+export { nodeZlibEngine } from "./zlib-engine.js";
