@@ -221,8 +221,11 @@ export class ProtocolCore {
     if (data === null) {
       this.eofReceived = true;
     } else if (data.length > 0) {
-      if (this.decoder !== null) this.decoder.receiveBytes(data);
-      else this.heldInput.push(data);
+      const decoder = this.decoder;
+      if (decoder === null) this.heldInput.push(data);
+      // After a protocol failure the peer's bytes are discarded (RFC 6455 §7.1.7): a failed
+      // decoder rethrows its ParseFailed on receiveBytes, which must not escape from here.
+      else if (decoder.failure === null) decoder.receiveBytes(data);
     }
     return null;
   }
