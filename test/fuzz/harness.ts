@@ -27,9 +27,11 @@ import {
   Request,
   TextMessage,
   WSConnection,
+  connectionMachine,
   type ConnectionOptions,
   type Event,
 } from "../../src/index.js";
+import { createActor } from "xstate";
 import { summarize, type Summary } from "../conformance/driver.js";
 import { SAMPLE_KEY, headerValue, type Role } from "../conformance/wire.js";
 import { cut, type Setup } from "./scenario.js";
@@ -278,4 +280,87 @@ function inflaterOrdering(a: readonly Summary[], b: readonly Summary[]): boolean
   const failureCodes = [1007, 1009];
   const fromInflater = (s: { reason: string | null }) => s.reason?.startsWith("permessage-deflate:") === true;
   return failureCodes.includes(x.close) && failureCodes.includes(y.close) && (fromInflater(x) || fromInflater(y));
+}
+
+/**
+ * The same stream through `connectionMachine` used as an actor (`ws.receive` / `ws.send`, emitted
+ * `ws.event` / `ws.error`), the way an XState application embeds it; the application part
+ * (accept, answer closes and failures) as in `run`. The actor must never reach its error status
+ * and must end in its final state (CLOSED) after EOF. Returns the same kind of log as `run`.
+ */
+export function runActor(role: Role, setup: Exclude<Setup, "frames-only">, wireFor: (key: string) => Uint8Array, chunking: number[] | { chop: number }): RunResult {
+  const type = role === "server" ? ConnectionType.SERVER : ConnectionType.CLIENT;
+  const deflate = setup === "handshake+deflate";
+  const actor = createActor(connectionMachine, { input: { type } });
+  const events: Event[] = [];
+  const fresh: Event[] = [];
+  const output: Uint8Array[] = [];
+  let hint: RejectConnection | null | undefined;
+  let handshakeError = false;
+  actor.on("ws.event", (emitted) => {
+    events.push(emitted.event);
+    fresh.push(emitted.event);
+  });
+  actor.on("ws.output", (emitted) => output.push(emitted.data));
+  actor.on("ws.error", (emitted) => {
+    const error = emitted.error;
+    if (error instanceof RemoteProtocolError) {
+      handshakeError = true;
+      hint = error.eventHint;
+    } else {
+      fail(`ws.error ${error.name}: ${error.message} in ${JSON.stringify(actor.getSnapshot().value)}`);
+    }
+  });
+  actor.start();
+  const top = (): string => {
+    const value = actor.getSnapshot().value;
+    return typeof value === "string" ? value : Object.keys(value)[0]!;
+  };
+  const check = (where: string): void => {
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status === "error") fail(`actor in error status ${where}: ${describeError(snapshot.error)}`);
+    if (!STATES.has(top())) fail(`${where}: actor state ${top()} is not a ConnectionState`);
+  };
+  const send = (event: Event): void => {
+    actor.send({ type: "ws.send", event });
+    check(`after ws.send ${event.type}`);
+  };
+  /** The application's part, after the actor has taken the transitions the events caused. */
+  const reply = (): void => {
+    while (fresh.length > 0) {
+      const event = fresh.shift()!;
+      const value = JSON.stringify(actor.getSnapshot().value);
+      if (event instanceof Request) send(new AcceptConnection({ extensions: deflate ? [new PerMessageDeflate()] : [] }));
+      else if (event instanceof CloseConnection && (top() === "REMOTE_CLOSING" || value === '{"OPEN":"failed"}')) send(event.response());
+    }
+    if (handshakeError && role === "server" && hint !== undefined) {
+      if (!(hint instanceof RejectConnection)) fail("a server's RemoteProtocolError without a RejectConnection hint");
+      const rejection = hint;
+      hint = undefined;
+      send(rejection);
+    }
+  };
+
+  let key = SAMPLE_KEY;
+  if (role === "client") {
+    send(new Request({ host: "example.com", target: "/", extensions: deflate ? [new PerMessageDeflate()] : [] }));
+    key = headerValue(output[0] ?? new Uint8Array(0), "sec-websocket-key") ?? fail("no Sec-WebSocket-Key in our request");
+  }
+  let fed = 0;
+  for (const chunk of cut(wireFor(key), chunking)) {
+    if (actor.getSnapshot().status === "done") break;
+    fed++;
+    actor.send({ type: "ws.receive", data: chunk });
+    check(`after chunk ${fed - 1}`);
+    reply();
+  }
+  if (actor.getSnapshot().status !== "done") {
+    actor.send({ type: "ws.receive", data: null });
+    check("after EOF");
+    reply();
+  }
+  if (actor.getSnapshot().status !== "done" || top() !== "CLOSED") fail(`actor not CLOSED after EOF: ${JSON.stringify(actor.getSnapshot().value)}`);
+  const log = summarize(events);
+  if (handshakeError) log.push({ other: "RemoteProtocolError" });
+  return { log, chunks: fed };
 }

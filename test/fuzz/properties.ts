@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import type { ConnectionOptions } from "../../src/index.js";
 import { ROLES, type Role } from "../conformance/wire.js";
-import { compareLogs, run, type Actions } from "./harness.js";
+import { compareLogs, run, runActor, type Actions } from "./harness.js";
 import { build, buildRejection, chunkingArb, mutate, mutationArb, rejectionArb, scenarioArb, type Scenario, type Setup } from "./scenario.js";
 import { upgradeRequest, upgradeResponse, concatAll } from "../conformance/wire.js";
 import { DEFLATE_OFFER, DEFLATE_RESPONSE } from "./scenario.js";
@@ -114,6 +114,27 @@ export const PROPERTIES: readonly NamedProperty[] = [
       const chunked = run(role, setup, wireFor, chunking);
       const problem = compareLogs(whole.log, chunked.log);
       if (problem !== null) throw new Error(problem);
+    },
+  ),
+  property(
+    "actor-equivalence",
+    "connectionMachine driven as an actor (ws.receive / ws.send) yields the same events as WSConnection for a mutated stream; it never errors and ends CLOSED",
+    fc.record({
+      scenario: fc.record({ role: fc.constantFrom<Role>(...ROLES), setup: fc.constantFrom<Setup>("handshake", "handshake+deflate") }).chain(({ role, setup }) => scenarioArb(role, setup)),
+      mutations: fc.array(mutationArb, { maxLength: 3 }),
+      anywhere: fc.boolean(),
+      chunking: chunkingArb,
+    }),
+    ({ scenario: s, mutations, anywhere, chunking }) => {
+      const setup = s.setup as Exclude<Setup, "frames-only">;
+      const wireFor = (key: string) => {
+        const built = build(s, key);
+        return mutate(built.wire, mutations, anywhere ? 0 : built.framesAt);
+      };
+      const facade = run(s.role, setup, wireFor, chunking);
+      const actor = runActor(s.role, setup, wireFor, chunking);
+      const problem = compareLogs(facade.log, actor.log);
+      if (problem !== null) throw new Error(`WSConnection and the actor disagree: ${problem}`);
     },
   ),
   property(
