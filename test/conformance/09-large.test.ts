@@ -43,10 +43,11 @@ function sameBytes(parts: Uint8Array[], expected: Uint8Array): boolean {
 }
 
 describe.each(ROLES)("9 large messages, %s receiving", (role) => {
-  describe.each([64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB])("9.1/9.2 one frame of %i bytes, in 64 KiB chunks", (size) => {
+  describe.each([64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB])("9.1/9.2 one frame of %i bytes, in 64 KiB chunks (1 MiB from 4 MiB up)", (size) => {
+    const chunk = size >= 4 * MiB ? MiB : 64 * KiB;
     it("text", () => {
       const text = "*".repeat(size);
-      const { messages, others } = receiveLarge(role, peerFrame(role, { opcode: OP.TEXT, payload: text }), 64 * KiB);
+      const { messages, others } = receiveLarge(role, peerFrame(role, { opcode: OP.TEXT, payload: text }), chunk);
       expect(others).toEqual([]);
       expect(messages).toHaveLength(1);
       expect(messages[0]!.kind).toBe("text");
@@ -56,14 +57,14 @@ describe.each(ROLES)("9 large messages, %s receiving", (role) => {
 
     it("binary", () => {
       const data = pseudoRandomBytes(size, size);
-      const { messages, others } = receiveLarge(role, peerFrame(role, { opcode: OP.BINARY, payload: data }), 64 * KiB);
+      const { messages, others } = receiveLarge(role, peerFrame(role, { opcode: OP.BINARY, payload: data }), chunk);
       expect(others).toEqual([]);
       expect(messages).toHaveLength(1);
       expect(sameBytes(messages[0]!.bytes, data)).toBe(true);
     });
   });
 
-  describe.each([64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 4 * MiB])(
+  describe.each([64, 256, 4 * KiB, 64 * KiB, MiB, 4 * MiB])(
     "9.3/9.4 a 4 MiB message in fragments of %i bytes",
     (fragment) => {
       it.each(["text", "binary"] as const)("%s, whole stream in 1 MiB chunks", (kind) => {
