@@ -39,8 +39,8 @@
 import type { Extension } from "./extension.js";
 import { parseClosePayload } from "./close.js";
 import { type ClosePayload, type Frame, Opcode, ParseFailed, type RsvBits } from "./frame.js";
-import { getMasker, type Masker } from "./mask.js";
-import { Utf8StreamDecoder } from "./utf8.js";
+import { getMasker, isStandardMasker, type Masker } from "./mask.js";
+import { decodeShortAsciiMasked, Utf8StreamDecoder } from "./utf8.js";
 
 export interface FrameDecoderOptions {
   /** We are the client: the server must not mask; a server requires masked frames (RFC 6455 §5.1). */
@@ -107,6 +107,9 @@ function firstRsvName(bits: number): string {
  */
 const COALESCE_MAX = 16 * 1024;
 
+/** Text frames up to this size take the short-ASCII path (utf8.ts: ASCII_FAST_PATH_MAX). */
+const SHORT_TEXT_MAX = 16;
+
 /*
  * Scratch arrays shared by every decoder (decoding is synchronous and nothing keeps them across
  * calls), so that an idle connection does not carry them: a frame header split across chunks is
@@ -127,6 +130,8 @@ export class FrameDecoder {
   /** RSV bits some enabled extension may claim. */
   private readonly extensionRsv: number;
   private readonly masker: Masker;
+  /** The masker is a standard XOR one: short text may be unmasked inline (readDataPayload). */
+  private readonly inlineUnmask: boolean;
 
   // Received, unparsed bytes: chunks[head] from `offset`, then the later chunks.
   private chunks: Uint8Array[] = [];
@@ -162,6 +167,7 @@ export class FrameDecoder {
     this.extensions = extensions.length === 0 ? null : extensions;
     this.extensionRsv = extensions.reduce((bits, extension) => bits | rsvBitsToNumber(extension.rsvBits), 0);
     this.masker = options.masker ?? getMasker();
+    this.inlineUnmask = isStandardMasker(this.masker);
   }
 
   /** Received bytes not yet turned into frames. */
@@ -382,6 +388,19 @@ export class FrameDecoder {
       const start = this.offset;
       const contiguous = chunk.length - start;
       if (contiguous >= remaining) {
+        // Chat-sized text: a whole short final frame of ASCII within one chunk becomes its string
+        // straight from the (masked) bytes — no subarray, no unmasking pass, no TextDecoder.
+        if (remaining <= SHORT_TEXT_MAX && this.messageOpcode === TEXT && this.fin && this.payloadRead === 0 && this.extensions === null && this.inlineUnmask && (this.utf8 === null || this.utf8.pendingBytes === 0)) {
+          const text = decodeShortAsciiMasked(chunk, start, remaining, this.masked ? this.maskKeyWord : 0);
+          if (text !== null) {
+            this.skip(remaining);
+            this.payloadRead = remaining;
+            this.payloadRemaining = 0;
+            this.state = READ_HEADER;
+            this.messageOpcode = 0;
+            return new DecodedFrame(TEXT, text, true, true);
+          }
+        }
         piece = this.takeContiguous(chunk, start, remaining);
       } else if (this.buffered >= remaining && remaining <= COALESCE_MAX) {
         piece = this.takeWhole(remaining);

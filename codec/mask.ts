@@ -118,15 +118,39 @@ export const portableMasker: Masker = Object.freeze({
   },
 });
 
+/*
+ * Maskers known to XOR exactly as RFC 6455 §5.3 says and nothing else (the built-in ones, and
+ * those a wsmachine entry point builds on native code). A decoder using one of them may unmask
+ * a short text payload inline while reading it (frame-decoder.ts), without calling the masker;
+ * any other masker — e.g. an instrumented one passed in the options — is always called.
+ */
+const standardMaskers = new WeakSet<Masker>();
+
+/** Declares that `masker` XORs exactly as RFC 6455 says (see above). */
+export function markStandardMasker(masker: Masker): Masker {
+  standardMaskers.add(masker);
+  return masker;
+}
+
+/** True for the built-in maskers and those passed to `markStandardMasker`. */
+export function isStandardMasker(masker: Masker): boolean {
+  return standardMaskers.has(masker);
+}
+
 let defaultMasker: Masker | null = null;
 let currentMasker: Masker | null = null;
+markStandardMasker(portableMasker);
 
 /**
  * The default masker: the WebAssembly SIMD one (./mask-wasm.ts) where the runtime supports it
  * and it passed its self-test, else `portableMasker`. Chosen once, on first use.
  */
 export function getDefaultMasker(): Masker {
-  return (defaultMasker ??= createWasmMasker(portableMasker) ?? portableMasker);
+  if (defaultMasker === null) {
+    const wasm = createWasmMasker(portableMasker);
+    defaultMasker = wasm === null ? portableMasker : markStandardMasker(wasm);
+  }
+  return defaultMasker;
 }
 
 /** The masker encoders and decoders use when none is given in their options. */

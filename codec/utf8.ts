@@ -11,6 +11,7 @@
  *   reset(): void;
  * }
  * function decodeUtf8(bytes: Uint8Array): string;   // whole input; throws ParseFailed(…, 1007)
+ * function decodeShortAsciiMasked(bytes, offset, length, keyWord): string | null; // ≤ 16 masked ASCII bytes
  * function encodeUtf8(text: string): Uint8Array;
  * function encodeUtf8Into(text: string, target: Uint8Array, offset: number): number;
  * function utf8ByteLength(text: string): number;     // what encodeUtf8 would produce, without encoding
@@ -59,6 +60,52 @@ export function decodeShortAscii(bytes: Uint8Array): string | null {
     case 14: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!);
     case 15: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!);
     default: return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!);
+  }
+}
+
+/**
+ * As `decodeShortAscii`, for `length` (≤ ASCII_FAST_PATH_MAX) bytes at `bytes[offset]` that are
+ * still masked with `keyWord` (key byte i in bits 8i..8i+7, starting at key byte 0; 0 for an
+ * unmasked payload): the bytes are read and unmasked on the fly, never written, and no subarray
+ * is created — the decoder's path for short text frames that lie within one chunk.
+ */
+export function decodeShortAsciiMasked(bytes: Uint8Array, offset: number, length: number, keyWord: number): string | null {
+  if (length > ASCII_FAST_PATH_MAX) return null;
+  const k0 = keyWord & 0xff;
+  const k1 = (keyWord >>> 8) & 0xff;
+  const k2 = (keyWord >>> 16) & 0xff;
+  const k3 = keyWord >>> 24;
+  let union = 0;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    union |= (bytes[offset + i]! ^ k0) | (bytes[offset + i + 1]! ^ k1) | (bytes[offset + i + 2]! ^ k2) | (bytes[offset + i + 3]! ^ k3);
+  }
+  if (i < length) {
+    union |= bytes[offset + i]! ^ k0;
+    if (i + 1 < length) union |= bytes[offset + i + 1]! ^ k1;
+    if (i + 2 < length) union |= bytes[offset + i + 2]! ^ k2;
+  }
+  if (union >= 0x80) return null;
+  const b = bytes;
+  const o = offset;
+  switch (length) {
+    case 0: return "";
+    case 1: return fromCharCode(b[o]! ^ k0);
+    case 2: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1);
+    case 3: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2);
+    case 4: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3);
+    case 5: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0);
+    case 6: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1);
+    case 7: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2);
+    case 8: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3);
+    case 9: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0);
+    case 10: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0, b[o + 9]! ^ k1);
+    case 11: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0, b[o + 9]! ^ k1, b[o + 10]! ^ k2);
+    case 12: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0, b[o + 9]! ^ k1, b[o + 10]! ^ k2, b[o + 11]! ^ k3);
+    case 13: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0, b[o + 9]! ^ k1, b[o + 10]! ^ k2, b[o + 11]! ^ k3, b[o + 12]! ^ k0);
+    case 14: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0, b[o + 9]! ^ k1, b[o + 10]! ^ k2, b[o + 11]! ^ k3, b[o + 12]! ^ k0, b[o + 13]! ^ k1);
+    case 15: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0, b[o + 9]! ^ k1, b[o + 10]! ^ k2, b[o + 11]! ^ k3, b[o + 12]! ^ k0, b[o + 13]! ^ k1, b[o + 14]! ^ k2);
+    default: return fromCharCode(b[o]! ^ k0, b[o + 1]! ^ k1, b[o + 2]! ^ k2, b[o + 3]! ^ k3, b[o + 4]! ^ k0, b[o + 5]! ^ k1, b[o + 6]! ^ k2, b[o + 7]! ^ k3, b[o + 8]! ^ k0, b[o + 9]! ^ k1, b[o + 10]! ^ k2, b[o + 11]! ^ k3, b[o + 12]! ^ k0, b[o + 13]! ^ k1, b[o + 14]! ^ k2, b[o + 15]! ^ k3);
   }
 }
 

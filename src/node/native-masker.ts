@@ -9,7 +9,7 @@
  */
 import { createRequire } from "node:module";
 import * as http from "node:http";
-import { portableMasker, setMasker, type Masker } from "../../codec/mask.js";
+import { markStandardMasker, portableMasker, setMasker, type Masker } from "../../codec/mask.js";
 
 type NativeMask = (source: Uint8Array, key: Uint8Array, target: Uint8Array, offset: number, length: number) => void;
 type NativeUnmask = (buffer: Uint8Array, key: Uint8Array) => void;
@@ -18,7 +18,7 @@ type NativeUnmask = (buffer: Uint8Array, key: Uint8Array) => void;
 const NATIVE_MIN = 64;
 
 function wrap(mask: NativeMask, unmask: NativeUnmask): Masker {
-  return Object.freeze({
+  return markStandardMasker(Object.freeze({
     mask(source: Uint8Array, key: Uint8Array, target: Uint8Array, targetOffset: number): void {
       if (source.length < NATIVE_MIN) portableMasker.mask(source, key, target, targetOffset);
       else mask(source, key, target, targetOffset, source.length);
@@ -27,7 +27,7 @@ function wrap(mask: NativeMask, unmask: NativeUnmask): Masker {
       if (buffer.length < NATIVE_MIN) portableMasker.unmask(buffer, key);
       else unmask(buffer, key);
     },
-  });
+  }));
 }
 
 export interface NativeMasker {
