@@ -11,6 +11,8 @@ import {
   ConnectionType,
   Ping,
   Pong,
+  RejectConnection,
+  RejectData,
   Request,
   TextMessage,
   WSConnection,
@@ -112,12 +114,16 @@ export type Summary =
   | { ping: string }
   | { pong: string }
   | { close: number; reason: string | null }
+  | { reject: number; hasBody: boolean }
+  | { rejectBody: string }
+  | { partialRejectBody: string }
   | { other: string };
 
 export function summarize(events: readonly Event[]): Summary[] {
   const out: Summary[] = [];
   let text: string[] | null = null;
   let binary: Uint8Array[] | null = null;
+  let body: Uint8Array[] | null = null;
   for (const event of events) {
     if (event instanceof TextMessage) {
       if (binary !== null) throw new Error("a text chunk inside a binary message");
@@ -143,10 +149,19 @@ export function summarize(events: readonly Event[]): Summary[] {
       if (binary !== null) out.push({ partialBinary: toHex(Buffer.concat(binary)) });
       text = binary = null;
       out.push({ close: event.code, reason: event.reason });
+    } else if (event instanceof RejectConnection) {
+      out.push({ reject: event.statusCode, hasBody: event.hasBody });
+    } else if (event instanceof RejectData) {
+      (body ??= []).push(event.data);
+      if (event.bodyFinished) {
+        out.push({ rejectBody: toHex(Buffer.concat(body)) });
+        body = null;
+      }
     } else {
       out.push({ other: event.type });
     }
   }
+  if (body !== null) out.push({ partialRejectBody: toHex(Buffer.concat(body)) });
   if (text !== null) out.push({ partialText: text.join("") });
   if (binary !== null) out.push({ partialBinary: toHex(Buffer.concat(binary)) });
   return out;
