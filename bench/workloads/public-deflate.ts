@@ -143,10 +143,9 @@ function w6(): Workload {
       theirs(WS_PIPELINED, loadWs(true), "pipelined"),
     ],
     baseline: WS,
-    checks: [
-      { contender: OURS_NATIVE, baseline: WS, ratio: 4 },
-      { contender: OURS, baseline: WS, ratio: 4 },
-    ],
+    // The target is for wsmachine on Node (its Node entry plugs the native engine); the portable
+    // default (pako, for browsers) is shown for comparison.
+    checks: [{ contender: OURS_NATIVE, baseline: WS, ratio: 4 }],
     compareWith: [WS_PIPELINED],
     note: "ws deflates and inflates asynchronously on node:zlib's thread pool. \"ws\" and \"ws (no bufferutil)\": one round trip at a time (a message is sent once the previous one reached the server), as W6 is defined and as the wsmachine contenders run; \"ws, pipelined\": all 1,000 messages of a pass sent at once, so ws overlaps zlib work on the pool thread with the main thread — its best case on 2 cores.",
   };
