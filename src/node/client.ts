@@ -10,7 +10,7 @@ import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js
 
 export interface ConnectOptions
   extends Omit<EndpointOptions, "handleRequest">,
-    Pick<ConnectionOptions, "maxMessageSize" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
+    Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
   /** Subprotocols to offer (Sec-WebSocket-Protocol), in order of preference. */
   subprotocols?: readonly string[];
   /** Extra request headers (Origin, Authorization, cookies, …). */
@@ -47,6 +47,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
 
   const connection = new WSConnection(ConnectionType.CLIENT, {
     maxMessageSize: options.maxMessageSize,
+    maxFragments: options.maxFragments,
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
     inspect: options.inspect,
     frameTrace: options.frameTrace,

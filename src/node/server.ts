@@ -17,7 +17,7 @@ import { PerMessageDeflate, type PerMessageDeflateOptions } from "../index.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
 /** What a server needs to know to accept connections. */
-export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
+export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
   /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
   subprotocols?: readonly string[];
   /**
@@ -51,6 +51,7 @@ export function headersFromRaw(rawHeaders: readonly string[]): Headers {
 function connectionOptions(options: ServerOptions): ConnectionOptions {
   return {
     maxMessageSize: options.maxMessageSize,
+    maxFragments: options.maxFragments,
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
