@@ -277,14 +277,18 @@ export class ProtocolCore {
   /** Server: the request was parsed by another HTTP stack (node:http's 'upgrade'). */
   initiateUpgrade(headers: Headers, target: string): Request | null {
     try {
-      const request = handshake.validateUpgradeRequestHeaders(headers, target);
-      this.receivedRequest = request;
-      this.transition = { type: "peer.request", request };
-      return request;
+      return this.requestReceived(handshake.validateUpgradeRequestHeaders(headers, target));
     } catch (error) {
       this.failHandshake(error);
       return null;
     }
+  }
+
+  /** Server: a valid upgrade request; the statechart moves to "request received". */
+  private requestReceived(request: Request): Request {
+    this.receivedRequest = request;
+    this.transition = { type: "peer.request", request };
+    return request;
   }
 
   private readFrame(): Event | null {
@@ -337,10 +341,7 @@ export class ProtocolCore {
     try {
       const head = this.readHead("request");
       if (head === null) return this.eofWhileConnecting();
-      const request = handshake.validateUpgradeRequest(head as handshake.HttpRequestHead);
-      this.receivedRequest = request;
-      this.transition = { type: "peer.request", request };
-      return request;
+      return this.requestReceived(handshake.validateUpgradeRequest(head as handshake.HttpRequestHead));
     } catch (error) {
       this.failHandshake(error);
       return null;

@@ -25,6 +25,7 @@ import type { Headers } from "../codec/headers.js";
 import { ConnectionState, ConnectionType } from "./constants.js";
 import { LocalProtocolError, type ProtocolError } from "./errors.js";
 import { BytesMessage, Event, Message, Ping, Pong, TextMessage } from "./events.js";
+import { concatBytes } from "../codec/bytes.js";
 
 export interface ConnectionOptions {
   /** Largest incoming message in bytes, after decompression (default 64 MiB); past it: close 1009. */
@@ -164,7 +165,7 @@ abstract class ConnectionEndpoint {
       this.refusal = null;
       throw refusal;
     }
-    const bytes = concat(this.output);
+    const bytes = concatBytes(this.output);
     // Keep no reference to what was sent: an idle connection would hold its handshake bytes.
     this.output.length = 0;
     return bytes;
@@ -247,19 +248,6 @@ abstract class ConnectionEndpoint {
 
 function isDataEvent(event: Event): boolean {
   return event instanceof TextMessage || event instanceof BytesMessage || event instanceof Ping || event instanceof Pong || event instanceof Message;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /**

@@ -31,6 +31,7 @@ import { RejectData } from "../../src/events.js";
 import { LocalProtocolError, RemoteProtocolError } from "../../src/errors.js";
 import { combinedList, FIELD_CONTENT, TCHAR, toLowerAscii } from "../header-lists.js";
 import type { HttpResponseHead } from "./http-head.js";
+import { concatBytes } from "../bytes.js";
 
 export type BodyFraming =
   | { readonly kind: "none" }
@@ -183,7 +184,7 @@ export class RejectBodyReader {
     }
     if (this.#state === S.Done) this.#finished = true;
     if (pieces.length === 0 && !this.#finished) return null;
-    return new RejectData({ data: concat(pieces), bodyFinished: this.#finished });
+    return new RejectData({ data: concatBytes(pieces), bodyFinished: this.#finished });
   }
 
   /** One byte of chunk framing (everything but chunk data). */
@@ -260,20 +261,6 @@ function hexDigit(c: number): number {
   const l = c | 0x20;
   if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
   return -1;
-}
-
-function concat(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 0) return EMPTY;
-  if (pieces.length === 1) return pieces[0]!;
-  let total = 0;
-  for (const p of pieces) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Server side: encodes RejectData events as the body framing chosen by buildRejectResponse. */

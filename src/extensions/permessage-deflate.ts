@@ -30,6 +30,7 @@ import { NO_RSV_BITS, Opcode, ParseFailed, isControlOpcode, type RsvBits } from 
 import { LocalProtocolError } from "../errors.js";
 import { InflateError, pakoEngine, type DeflateEngine, type Deflater, type Inflater } from "./deflate-engine.js";
 import { formatParameters, parseExtensionElement } from "./parameters.js";
+import { concatBytes } from "../../codec/bytes.js";
 
 export interface PerMessageDeflateOptions {
   /**
@@ -116,20 +117,6 @@ function isNameOf(name: string): boolean {
     if (c !== EXTENSION_NAME.charCodeAt(i)) return false;
   }
   return true;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  if (chunks.length === 0) return EMPTY;
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function endsWithSyncFlushTrailer(b: Uint8Array): boolean {
@@ -422,7 +409,7 @@ export class PerMessageDeflate implements Extension {
   private inflate(data: Uint8Array, budget: number, end: boolean): Uint8Array {
     const inflater = (this.inflater ??= this.engine.createInflater(this.inWindowBits));
     try {
-      return concat(inflater.push(data, budget, end));
+      return concatBytes(inflater.push(data, budget, end));
     } catch (e) {
       if (e instanceof InflateError) {
         throw new ParseFailed(`permessage-deflate: ${e.message}`, e.kind === "too-big" ? 1009 : 1007);
@@ -445,7 +432,7 @@ export class PerMessageDeflate implements Extension {
 
     const deflater = (this.deflater ??= this.engine.createDeflater(this.outWindowBits, this.memLevel, this.level));
     // Every frame is sync-flushed so that each fragment can be inflated as it arrives (as ws).
-    let out = concat(deflater.push(data, true));
+    let out = concatBytes(deflater.push(data, true));
     if (fin) {
       this.outCompressing = false;
       if (out.length === 0) {

@@ -46,6 +46,7 @@ import {
   type Event,
 } from "../events.js";
 import { ConnectionClosedError, HandshakeRejectedError, PeerProtocolError, TimeoutError } from "./errors.js";
+import { concatBytes } from "../../codec/bytes.js";
 
 /** A server's answer to an upgrade request. */
 export type HandshakeDecision =
@@ -121,19 +122,6 @@ const EMPTY = new Uint8Array(0);
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 function toBytes(data: string | Uint8Array): Uint8Array {
