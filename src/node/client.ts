@@ -5,7 +5,8 @@ import type { Headers } from "../../codec/headers.js";
 import { ConnectionType } from "../constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { Request } from "../events.js";
-import { PerMessageDeflate, type PerMessageDeflateOptions } from "../index.js";
+import type { PerMessageDeflateOptions } from "../index.js";
+import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
 export interface ConnectOptions
@@ -31,6 +32,7 @@ export interface ConnectOptions
  * response), TimeoutError (`handshakeTimeout`), ConnectionClosedError or a socket error.
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketEndpoint> {
+  useNodeAccelerations();
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -62,7 +64,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
         target: `${parsed.pathname === "" ? "/" : parsed.pathname}${parsed.search}`,
         subprotocols: options.subprotocols ?? [],
         extraHeaders: headers,
-        extensions: deflate === false ? [] : [new PerMessageDeflate(deflate === true ? {} : deflate)],
+        extensions: deflate === false ? [] : [nodePerMessageDeflate(deflate === true ? {} : deflate)],
       }),
     );
   } catch (error) {

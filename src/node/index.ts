@@ -24,3 +24,4 @@ export {
 export { HandshakeRejectedError, TimeoutError, ConnectionClosedError, PeerProtocolError } from "./errors.js";
 export { nativeMasker, useNativeMasker, type NativeMasker } from "./native-masker.js";
 export { nodeZlibEngine } from "./zlib-engine.js";
+export { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";

@@ -13,7 +13,8 @@ import { ConnectionState, ConnectionType } from "../constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { RemoteProtocolError } from "../errors.js";
 import { AcceptConnection, type Request } from "../events.js";
-import { PerMessageDeflate, type PerMessageDeflateOptions } from "../index.js";
+import type { PerMessageDeflateOptions } from "../index.js";
+import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
 /** What a server needs to know to accept connections. */
@@ -37,7 +38,7 @@ export function acceptRequest(request: Request, options: Pick<ServerOptions, "su
   const subprotocol = options.subprotocols?.find((protocol) => request.subprotocols.includes(protocol)) ?? null;
   const deflate = options.perMessageDeflate ?? false;
   // A fresh extension object per connection: it holds that connection's compression state.
-  const extensions = deflate === false ? [] : [new PerMessageDeflate(deflate === true ? {} : deflate)];
+  const extensions = deflate === false ? [] : [nodePerMessageDeflate(deflate === true ? {} : deflate)];
   return new AcceptConnection({ subprotocol, extensions });
 }
 
@@ -76,6 +77,7 @@ function endpointOptions(options: ServerOptions): EndpointOptions {
  * ```
  */
 export function upgrade(request: IncomingMessage, socket: Duplex, head: Uint8Array, options: ServerOptions = {}): Promise<WebSocketEndpoint> {
+  useNodeAccelerations();
   const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(options));
   try {
     connection.initiateUpgradeConnection(headersFromRaw(request.rawHeaders), request.url ?? "/");
@@ -215,6 +217,7 @@ export function createWebSocketServer(
   options: WebSocketServerOptions = {},
   onConnection?: (endpoint: WebSocketEndpoint, request: Request) => void,
 ): WebSocketServer {
+  useNodeAccelerations();
   const server = new WebSocketServer(options);
   if (onConnection !== undefined) server.on("connection", onConnection);
   return server;

@@ -1,0 +1,23 @@
+/**
+ * What the Node entry does faster than the portable core, chosen once: native deflate for
+ * permessage-deflate (node:zlib, ./zlib-engine.ts) and a native masker (./native-masker.ts)
+ * when one is available. Both fall back to the portable code silently; neither is required.
+ */
+import { PerMessageDeflate, type PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
+import { useNativeMasker } from "./native-masker.js";
+import { nodeZlibEngine } from "./zlib-engine.js";
+
+let maskerChosen = false;
+
+/** Plug the native masker, once per process (the masker is process-wide, as in ws). */
+export function useNodeAccelerations(): void {
+  if (maskerChosen) return;
+  maskerChosen = true;
+  useNativeMasker();
+}
+
+/** A PerMessageDeflate compressing with node:zlib unless the options name an engine. */
+export function nodePerMessageDeflate(options: PerMessageDeflateOptions = {}): PerMessageDeflate {
+  const engine = options.engine ?? nodeZlibEngine() ?? undefined;
+  return new PerMessageDeflate(engine === undefined ? options : { ...options, engine });
+}
