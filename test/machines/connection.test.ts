@@ -10,43 +10,10 @@ import {
   Request,
   TextMessage,
   WSConnection,
-  connectionMachine,
-  type ConnectionMachineEmitted,
-  type Event,
 } from "../../src/index.js";
 import { echoServerMachine } from "../../examples/echo-server-machine.js";
 import { copy, drain } from "../helpers/pair.js";
-
-/** An actor with everything it emits recorded. */
-function recordedActor(type: ConnectionType) {
-  const actor = createActor(connectionMachine, { input: { type } });
-  const events: Event[] = [];
-  const output: Uint8Array[] = [];
-  const errors: Error[] = [];
-  actor.on("ws.event", (emitted) => events.push(emitted.event));
-  actor.on("ws.output", (emitted) => output.push(emitted.data));
-  actor.on("ws.error", (emitted) => errors.push(emitted.error));
-  actor.start();
-  return {
-    actor,
-    events,
-    errors,
-    /** Take (and forget) the bytes written so far. */
-    written(): Uint8Array {
-      const all = new Uint8Array(output.reduce((sum, chunk) => sum + chunk.length, 0));
-      let offset = 0;
-      for (const chunk of output.splice(0)) {
-        all.set(chunk, offset);
-        offset += chunk.length;
-      }
-      return all;
-    },
-    state(): string {
-      const value = actor.getSnapshot().value;
-      return typeof value === "string" ? value : Object.keys(value)[0]!;
-    },
-  };
-}
+import { recordedActor } from "../helpers/actor.js";
 
 describe("connectionMachine as an actor", () => {
   it("runs a whole life through ws.receive / ws.send and emit", () => {

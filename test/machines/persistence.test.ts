@@ -12,7 +12,6 @@ import {
   CloseConnection,
   ConnectionState,
   ConnectionType,
-  Event,
   PerMessageDeflate,
   Ping,
   RejectConnection,
@@ -25,46 +24,10 @@ import {
 import { echoServerMachine } from "../../examples/echo-server-machine.js";
 import type { PersistedConnectionContext } from "../../machines/connection.js";
 import { copy, drain } from "../helpers/pair.js";
+import { recordedActor, type RecordedActor } from "../helpers/actor.js";
 
-/** A connection actor with what it emits recorded (fresh, or restored from `snapshot`). */
-function endpoint(type: ConnectionType, snapshot?: Snapshot<unknown>, input: Partial<ConnectionMachineInput> = {}) {
-  const actor = createActor(connectionMachine, { input: { type, ...input }, snapshot });
-  const events: Event[] = [];
-  const output: Uint8Array[] = [];
-  const errors: Error[] = [];
-  actor.on("ws.event", (emitted) => events.push(emitted.event));
-  actor.on("ws.output", (emitted) => output.push(emitted.data));
-  actor.on("ws.error", (emitted) => errors.push(emitted.error));
-  actor.start();
-  return {
-    actor,
-    events,
-    errors,
-    send(event: Event) {
-      actor.send({ type: "ws.send", event });
-    },
-    receive(data: Uint8Array | null) {
-      actor.send({ type: "ws.receive", data: data === null ? null : copy(data) });
-    },
-    /** Take (and forget) the bytes written so far. */
-    written(): Uint8Array {
-      const all = new Uint8Array(output.reduce((sum, chunk) => sum + chunk.length, 0));
-      let offset = 0;
-      for (const chunk of output.splice(0)) {
-        all.set(chunk, offset);
-        offset += chunk.length;
-      }
-      return all;
-    },
-    types(): string[] {
-      return events.splice(0).map((event) => event.type);
-    },
-    value() {
-      return actor.getSnapshot().value;
-    },
-  };
-}
-type Endpoint = ReturnType<typeof endpoint>;
+const endpoint = recordedActor;
+type Endpoint = RecordedActor;
 
 /** Persist, through JSON text, and restore. */
 function persistAndRestore(original: Endpoint, type: ConnectionType, input: Partial<ConnectionMachineInput> = {}): Endpoint {
