@@ -24,7 +24,7 @@ import type { Extension } from "../codec/extension.js";
 import type { Headers } from "../codec/headers.js";
 import { ConnectionState, ConnectionType } from "./constants.js";
 import { LocalProtocolError, type ProtocolError } from "./errors.js";
-import { BytesMessage, Event, Message, Ping, Pong, TextMessage } from "./events.js";
+import { Event, Message, Ping, Pong } from "./events.js";
 import { concatBytes } from "../codec/bytes.js";
 
 export interface ConnectionOptions {
@@ -148,11 +148,8 @@ abstract class ConnectionEndpoint {
    * when the event cannot be sent in this state or is invalid.
    */
   send(event: Event): Uint8Array {
-    const phase = this.phase;
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
-    if ((phase === "open" || (phase === "failed" && this.currentState === ConnectionState.OPEN)) && isDataEvent(event)) {
-      return this.core.encodeData(event);
-    }
+    if (this.encodesDirectly(event)) return this.core.encodeData(event);
     if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${String(event)}`);
     if (this.currentState === ConnectionState.CLOSED) {
       throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
@@ -178,11 +175,17 @@ abstract class ConnectionEndpoint {
    * other event, and any client frame, comes as one chunk.
    */
   sendParts(event: Event): Uint8Array[] {
-    const phase = this.phase;
-    if ((phase === "open" || (phase === "failed" && this.currentState === ConnectionState.OPEN)) && isDataEvent(event)) {
-      return this.core.encodeDataParts(event);
-    }
+    if (this.encodesDirectly(event)) return this.core.encodeDataParts(event);
     return [this.send(event)];
+  }
+
+  /** A message, ping or pong while OPEN (a failed OPEN included, as wsproto): no actor needed. */
+  private encodesDirectly(event: Event): boolean {
+    const phase = this.phase;
+    return (
+      (phase === "open" || (phase === "failed" && this.currentState === ConnectionState.OPEN)) &&
+      (event instanceof Message || event instanceof Ping || event instanceof Pong)
+    );
   }
 
   /**
@@ -244,10 +247,6 @@ abstract class ConnectionEndpoint {
     if (event !== null) this.produced.push(event);
     if (transition !== null) this.actor.send(transition);
   }
-}
-
-function isDataEvent(event: Event): boolean {
-  return event instanceof TextMessage || event instanceof BytesMessage || event instanceof Ping || event instanceof Pong || event instanceof Message;
 }
 
 /**
