@@ -9,17 +9,17 @@ export interface Incoming {
   isBinary: boolean;
 }
 
-/** Queue an endpoint's messages; `next()` waits for one. */
-export function inbox(endpoint: WebSocketEndpoint): { next(timeout?: number): Promise<Incoming>; all: Incoming[] } {
+/** A queue of received messages whose `next()` waits (up to `timeout` ms) for the next one. */
+function messageQueue(): { push(message: Incoming): void; next(timeout?: number): Promise<Incoming>; all: Incoming[] } {
   const all: Incoming[] = [];
   let read = 0;
   let wake: (() => void) | null = null;
-  endpoint.on("message", (data, isBinary) => {
-    all.push({ data, isBinary });
-    wake?.();
-  });
   return {
     all,
+    push(message) {
+      all.push(message);
+      wake?.();
+    },
     async next(timeout = 5_000) {
       const deadline = Date.now() + timeout;
       while (read >= all.length) {
@@ -39,33 +39,21 @@ export function inbox(endpoint: WebSocketEndpoint): { next(timeout?: number): Pr
   };
 }
 
+/** Queue an endpoint's messages; `next()` waits for one. */
+export function inbox(endpoint: WebSocketEndpoint): { next(timeout?: number): Promise<Incoming>; all: Incoming[] } {
+  const queue = messageQueue();
+  endpoint.on("message", (data, isBinary) => queue.push({ data, isBinary }));
+  return queue;
+}
+
 /** Queue a ws client's messages, as Uint8Array or string like our endpoint delivers them. */
 export function wsInbox(socket: WebSocket): { next(timeout?: number): Promise<Incoming> } {
-  const queue: Incoming[] = [];
-  let wake: (() => void) | null = null;
+  const queue = messageQueue();
   socket.on("message", (data, isBinary) => {
     const bytes = data as Buffer;
     queue.push(isBinary ? { data: new Uint8Array(bytes), isBinary } : { data: bytes.toString("utf8"), isBinary });
-    wake?.();
   });
-  return {
-    async next(timeout = 5_000) {
-      const deadline = Date.now() + timeout;
-      while (queue.length === 0) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new Error(`no message within ${timeout} ms`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, remaining);
-          wake = () => {
-            clearTimeout(timer);
-            wake = null;
-            resolve();
-          };
-        });
-      }
-      return queue.shift()!;
-    },
-  };
+  return queue;
 }
 
 export interface WsEchoServer {
