@@ -67,8 +67,6 @@ export type ConnectionMachineEmitted =
   | { type: "ws.output"; data: Uint8Array }
   | { type: "ws.error"; error: ProtocolError };
 
-type Deliverable = ConnectionMachineEmitted;
-
 /** The names of the sendable events, for the `sends` guard. */
 type SendableName =
   | "Request"
@@ -97,6 +95,103 @@ const rejectionTransitions = [
   },
   { guard: canSend("RejectConnection"), target: "#wsConnection.CLOSED", actions: "writePrepared" },
 ] as const;
+
+/** What an action may do besides reading the context: the actor and the runner each supply these. */
+export interface ActionEffects {
+  /** Hand `emitted` to the listeners (and to the parent actor, with `notifyParent`). */
+  emit(emitted: ConnectionMachineEmitted): void;
+  /** Raise a lifecycle event, taken before any further outside event (XState's `raise`). */
+  raise(event: PeerEvent): void;
+  /** Change the recorded close code or failure (XState's `assign`). */
+  assign(patch: Partial<Pick<ConnectionMachineContext, "closeCode" | "failure">>): void;
+  /** The top-level state the connection is in while the action runs. */
+  currentState(): ConnectionState;
+}
+
+export interface ActionArguments {
+  readonly context: ConnectionMachineContext;
+  readonly event: ConnectionMachineEvent;
+  readonly effects: ActionEffects;
+}
+
+export type ConnectionAction<Params = undefined> = (args: ActionArguments, params: Params) => void;
+
+/**
+ * The statechart's actions, as plain functions. The actor runs them through `inActor` (XState's
+ * `enqueueActions`); the runner (machines/connection-runner.ts) calls them directly.
+ */
+export const connectionActions = {
+  /** Write the bytes `canSend` prepared for this event. */
+  writePrepared: ({ context, effects }) => {
+    effects.emit({ type: "ws.output", data: context.core.takePrepared() });
+  },
+  /** Encode and write a message, ping or pong; refuse it (state unchanged) if it is invalid. */
+  writeData: ({ context, event, effects }) => {
+    if (event.type !== "ws.send") return;
+    try {
+      effects.emit({ type: "ws.output", data: context.core.encodeData(event.event) });
+    } catch (error) {
+      if (!(error instanceof LocalProtocolError)) throw error;
+      effects.emit({ type: "ws.error", error });
+    }
+  },
+  /** Buffer received bytes (or EOF) and read as much as this phase reads. */
+  readInput: ({ context, event, effects }, params: { phase: InputPhase }) => {
+    if (event.type !== "ws.receive") return;
+    const error = context.core.receive(event.data);
+    if (error !== null) {
+      effects.emit({ type: "ws.error", error });
+      return;
+    }
+    drainInput(effects, context, params.phase);
+  },
+  /** Read what is already buffered, as the state just entered reads input. */
+  drain: ({ context, effects }, params: { phase: InputPhase }) => {
+    drainInput(effects, context, params.phase);
+  },
+  /** The frame layer starts: decoder and encoder with the negotiated extensions. */
+  openFrames: ({ context }) => {
+    context.core.openFrames();
+  },
+  /** Record what lifecycle-relevant thing the peer did, for inspection and persistence. */
+  recordPeerEvent: ({ context, event, effects }) => {
+    if (event.type === "peer.close") effects.assign({ closeCode: event.code });
+    else if (event.type === "peer.protocolError") effects.assign({ closeCode: event.code, failure: event.reason });
+    else if (event.type === "transport.eof") effects.assign({ closeCode: context.closeCode ?? 1006 });
+    else if (event.type === "peer.handshakeFailed") effects.assign({ failure: event.message });
+  },
+  /** No state accepts this `ws.send` (or its event is invalid): report, change nothing. */
+  refuseSend: ({ context, event, effects }) => {
+    if (event.type !== "ws.send") return;
+    effects.emit({ type: "ws.error", error: context.core.refusal(event.event, effects.currentState()) });
+  },
+} satisfies {
+  writePrepared: ConnectionAction;
+  writeData: ConnectionAction;
+  readInput: ConnectionAction<{ phase: InputPhase }>;
+  drain: ConnectionAction<{ phase: InputPhase }>;
+  openFrames: ConnectionAction;
+  recordPeerEvent: ConnectionAction;
+  refuseSend: ConnectionAction;
+};
+
+/** An action as the actor runs it: XState's effects (emit, sendParent, raise, assign) behind `ActionEffects`. */
+function inActor<Params>(action: ConnectionAction<Params>) {
+  return enqueueActions<ConnectionMachineContext, ConnectionMachineEvent, Params, ConnectionMachineEvent, never, never, never, never, ConnectionMachineEmitted>(
+    ({ context, event, enqueue, self }, params) => {
+      const effects: ActionEffects = {
+        emit: (emitted) => {
+          enqueue.emit(emitted);
+          if (context.notifyParent) enqueue.sendParent(emitted);
+        },
+        raise: (raised) => enqueue.raise(raised),
+        assign: (patch) => enqueue.assign(patch),
+        currentState: () => topLevelState((self.getSnapshot() as { value: StateValue }).value),
+      };
+      action({ context, event, effects }, params);
+    },
+  );
+}
 
 /** The context as `getPersistedSnapshot()` carries it: the protocol core as plain data. */
 export interface PersistedConnectionContext extends Omit<ConnectionMachineContext, "core"> {
@@ -138,50 +233,16 @@ export const connectionMachine = setup({
     finishesRejectionBody: ({ event }) =>
       event.type === "ws.send" && (event.event as RejectData).bodyFinished,
   },
+  // Each action is a plain function over `ActionEffects` (connectionActions, below), so that the
+  // lightweight runner (machines/connection-runner.ts) runs the same code as the actor does.
   actions: {
-    /** Write the bytes `canSend` prepared for this event. */
-    writePrepared: enqueueActions(({ context, enqueue }) => {
-      deliver(enqueue, context, { type: "ws.output", data: context.core.takePrepared() });
-    }),
-    /** Encode and write a message, ping or pong; refuse it (state unchanged) if it is invalid. */
-    writeData: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "ws.send") return;
-      try {
-        deliver(enqueue, context, { type: "ws.output", data: context.core.encodeData(event.event) });
-      } catch (error) {
-        if (!(error instanceof LocalProtocolError)) throw error;
-        deliver(enqueue, context, { type: "ws.error", error });
-      }
-    }),
-    /** Buffer received bytes (or EOF) and read as much as this phase reads. */
-    readInput: enqueueActions(({ context, event, enqueue }, params: { phase: InputPhase }) => {
-      if (event.type !== "ws.receive") return;
-      const error = context.core.receive(event.data);
-      if (error !== null) {
-        deliver(enqueue, context, { type: "ws.error", error });
-        return;
-      }
-      drainInput(enqueue, context, params.phase);
-    }),
-    /** Read what is already buffered, as the state just entered reads input. */
-    drain: enqueueActions(({ context, enqueue }, params: { phase: InputPhase }) => {
-      drainInput(enqueue, context, params.phase);
-    }),
-    /** The frame layer starts: decoder and encoder with the negotiated extensions. */
-    openFrames: ({ context }) => context.core.openFrames(),
-    /** Record what lifecycle-relevant thing the peer did, for inspection and persistence. */
-    recordPeerEvent: enqueueActions(({ event, enqueue }) => {
-      if (event.type === "peer.close") enqueue.assign({ closeCode: event.code });
-      else if (event.type === "peer.protocolError") enqueue.assign({ closeCode: event.code, failure: event.reason });
-      else if (event.type === "transport.eof") enqueue.assign(({ context }) => ({ closeCode: context.closeCode ?? 1006 }));
-      else if (event.type === "peer.handshakeFailed") enqueue.assign({ failure: event.message });
-    }),
-    /** No state accepts this `ws.send` (or its event is invalid): report, change nothing. */
-    refuseSend: enqueueActions(({ context, event, enqueue, self }) => {
-      if (event.type !== "ws.send") return;
-      const state = topLevelState((self.getSnapshot() as { value: StateValue }).value);
-      deliver(enqueue, context, { type: "ws.error", error: context.core.refusal(event.event, state) });
-    }),
+    writePrepared: inActor(connectionActions.writePrepared),
+    writeData: inActor(connectionActions.writeData),
+    readInput: inActor(connectionActions.readInput),
+    drain: inActor(connectionActions.drain),
+    openFrames: inActor(connectionActions.openFrames),
+    recordPeerEvent: inActor(connectionActions.recordPeerEvent),
+    refuseSend: inActor(connectionActions.refuseSend),
   },
 }).createMachine({
   id: "wsConnection",
@@ -407,14 +468,6 @@ export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
 
 // ---------------------------------------------------------------------------------------------
 
-type Enqueue = Parameters<Parameters<typeof enqueueActions<ConnectionMachineContext, ConnectionMachineEvent, undefined, ConnectionMachineEvent, never, never, never, never, ConnectionMachineEmitted>>[0]>[0]["enqueue"];
-
-/** Emit to listeners (and to the parent, when asked). */
-function deliver(enqueue: Enqueue, context: ConnectionMachineContext, emitted: Deliverable): void {
-  enqueue.emit(emitted);
-  if (context.notifyParent) enqueue.sendParent(emitted);
-}
-
 /**
  * Hand out every event the buffered input yields in this phase. A lifecycle event (a close
  * frame, a failure, EOF, the end of the handshake) ends the loop: it is raised so the machine
@@ -422,17 +475,17 @@ function deliver(enqueue: Enqueue, context: ConnectionMachineContext, emitted: D
  * input (frames after an accepted handshake, nothing after a close). `WSConnection` reads input
  * itself (lazily, in `events()`), so for it `core.step` is never called from here.
  */
-function drainInput(enqueue: Enqueue, context: ConnectionMachineContext, phase: InputPhase): void {
+function drainInput(effects: ActionEffects, context: ConnectionMachineContext, phase: InputPhase): void {
   const core = context.core;
   if (core.readsOutsideActor) return;
   for (;;) {
     const event = core.step(phase);
     const transition = core.takeTransition();
     const error = core.takeHandshakeError();
-    if (event !== null) deliver(enqueue, context, { type: "ws.event", event });
-    if (error !== null) deliver(enqueue, context, { type: "ws.error", error });
+    if (event !== null) effects.emit({ type: "ws.event", event });
+    if (error !== null) effects.emit({ type: "ws.error", error });
     if (transition !== null) {
-      enqueue.raise(transition);
+      effects.raise(transition);
       return;
     }
     if (event === null) return;
