@@ -41,6 +41,12 @@ export interface ConnectionMachineInput extends ProtocolCoreOptions {
   type: ConnectionType;
   /** Also send `ws.event` / `ws.output` / `ws.error` to the parent actor (for invoked children). */
   notifyParent?: boolean;
+  /**
+   * Internal: `WSConnection` handing the state its runner reached to an actor. The snapshot
+   * given with this input holds this very core, which the actor then keeps rather than
+   * rebuilding it from a description.
+   */
+  adoptCore?: ProtocolCore;
 }
 
 export interface ConnectionMachineContext {
@@ -448,10 +454,11 @@ connectionMachine.restoreSnapshot = (persisted, actorScope) =>
 function withRestoredCore(persisted: Snapshot<unknown>, actorScope: AnyActorScope): Snapshot<unknown> {
   const context = (persisted as { context?: PersistedConnectionContext | ConnectionMachineContext }).context;
   if (context === undefined || context.core === undefined) throw new Error("not a persisted wsmachine connection: its context has no core");
-  // A live snapshot passed by mistake (getSnapshot() instead of getPersistedSnapshot()) must not share its core.
-  const description = context.core instanceof ProtocolCore ? context.core.describe() : context.core;
   // `self.options.input` is the input given to createActor with the snapshot (Actor.options is public).
   const input = (actorScope.self as { options?: { input?: ConnectionMachineInput } }).options?.input;
+  if (input?.adoptCore !== undefined && context.core === input.adoptCore) return persisted;
+  // A live snapshot passed by mistake (getSnapshot() instead of getPersistedSnapshot()) must not share its core.
+  const description = context.core instanceof ProtocolCore ? context.core.describe() : context.core;
   if (input !== undefined && input.type !== undefined && input.type !== description.role) {
     throw new Error(`the persisted connection is a ${description.role}'s; input.type says ${input.type}`);
   }

@@ -18,7 +18,13 @@
  * and its state is the only record of where the connection is.
  */
 import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from "xstate";
-import { connectionMachine, topLevelState, type ConnectionSnapshot } from "../machines/connection.js";
+import {
+  connectionMachine,
+  type ConnectionMachineEmitted,
+  type ConnectionMachineEvent,
+  type ConnectionMachineInput,
+} from "../machines/connection.js";
+import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
 import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
 import type { Extension } from "../codec/extension.js";
 import type { Headers } from "../codec/headers.js";
@@ -70,38 +76,22 @@ function parsesEagerly(phase: InputPhase | null): boolean {
   return phase === "awaitingRequest" || phase === "awaitingResponse" || phase === "receivingBody" || phase === "buffering";
 }
 
-/** Map a statechart snapshot to how its state reads input (the phases of `ProtocolCore.step`). */
-function inputPhase(snapshot: ConnectionSnapshot): InputPhase | null {
-  const value = snapshot.value;
-  if (typeof value === "string") return value === "REMOTE_CLOSING" ? "remoteClosing" : null;
-  const top = topLevelState(value);
-  const sub = (value as Record<string, string>)[top];
-  switch (top) {
-    case "CONNECTING":
-      if (sub === "awaitingRequest" || sub === "awaitingResponse") return sub;
-      return "buffering";
-    case "REJECTING":
-      return sub === "receivingBody" ? "receivingBody" : "buffering";
-    case "OPEN":
-      return sub === "failed" ? "failed" : "open";
-    case "LOCAL_CLOSING":
-      return sub === "failed" ? "failed" : "localClosing";
-    default:
-      return null;
-  }
-}
+type ConnectionActor = Actor<typeof connectionMachine>;
 
 abstract class ConnectionEndpoint {
-  /** The running XState actor behind this connection (subscribe to it, or inspect it). */
-  readonly actor: Actor<typeof connectionMachine>;
   protected readonly core: ProtocolCore;
-
-  private currentState: ConnectionState = ConnectionState.CONNECTING;
-  protected phase: InputPhase | null = null;
+  /**
+   * Runs the statechart until an actor is asked for (see machines/connection-runner.ts); null
+   * once the actor runs it.
+   */
+  private runner: ConnectionRunner | null = null;
+  private actorRef: ConnectionActor | null = null;
+  /** The statechart's current atomic state: top-level state and how it reads input. */
+  private lifecycle: CompiledState;
   /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
   private readonly produced: Event[] = [];
   private producedIndex = 0;
-  /** Collects the actor's `ws.output` / `ws.error` while `send` runs. */
+  /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
   private output: Uint8Array[] = [];
   private refusal: ProtocolError | null = null;
 
@@ -109,38 +99,82 @@ abstract class ConnectionEndpoint {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
       throw new LocalProtocolError(`connection type must be "client" or "server", not ${String(type)}`);
     }
-    this.actor = createActor(connectionMachine, {
-      input: {
-        type,
-        maxMessageSize: options.maxMessageSize,
-        maxFragments: options.maxFragments,
-        maxHandshakeHeadSize: options.maxHandshakeHeadSize,
-        frameTrace: options.frameTrace,
-        readInputInActor: false,
-        restoreExtension: options.restoreExtension,
-        framesOnly:
-          framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
-      },
-      inspect: options.inspect,
-      snapshot: options.snapshot,
+    const input: ConnectionMachineInput = {
+      type,
+      maxMessageSize: options.maxMessageSize,
+      maxFragments: options.maxFragments,
+      maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+      frameTrace: options.frameTrace,
+      readInputInActor: false,
+      restoreExtension: options.restoreExtension,
+      framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
+    };
+    if (options.inspect !== undefined || options.snapshot !== undefined) {
+      // Inspection must see the whole life, and a persisted snapshot is restored by the actor:
+      // both need the actor from the start.
+      const actor = this.startActor(createActor(connectionMachine, { input, inspect: options.inspect, snapshot: options.snapshot }));
+      this.core = actor.getSnapshot().context.core;
+      this.lifecycle = compiledState(actor.getSnapshot().value);
+    } else {
+      const runner = new ConnectionRunner(input, (emitted) => this.collect(emitted));
+      this.runner = runner;
+      this.core = runner.context.core;
+      this.lifecycle = runner.state;
+    }
+  }
+
+  /**
+   * The XState actor running this connection's statechart: subscribe to it, embed it, persist
+   * it. It is started on first use, in the state the connection is in, and from then on every
+   * lifecycle change goes through it (pass `inspect` to have it from the very start).
+   */
+  get actor(): ConnectionActor {
+    if (this.actorRef !== null) return this.actorRef;
+    const runner = this.runner!;
+    const snapshot = connectionMachine.resolveState({ value: runner.state.value, context: runner.context });
+    const actor = createActor(connectionMachine, {
+      input: { type: this.core.role, readInputInActor: false, adoptCore: this.core },
+      snapshot,
     });
-    this.actor.subscribe((snapshot) => {
-      this.currentState = topLevelState(snapshot.value);
-      this.phase = inputPhase(snapshot);
+    this.runner = null;
+    return this.startActor(actor);
+  }
+
+  private startActor(actor: ConnectionActor): ConnectionActor {
+    this.actorRef = actor;
+    actor.subscribe((snapshot) => {
+      this.lifecycle = compiledState(snapshot.value);
     });
-    this.actor.on("ws.output", (emitted) => {
-      this.output.push(emitted.data);
-    });
-    this.actor.on("ws.error", (emitted) => {
-      this.refusal = emitted.error;
-    });
-    this.actor.start();
-    this.core = this.actor.getSnapshot().context.core;
+    actor.on("ws.output", (emitted) => this.collect(emitted));
+    actor.on("ws.error", (emitted) => this.collect(emitted));
+    actor.start();
+    return actor;
+  }
+
+  /** What the statechart emits while `send` runs (the facade reads input itself: no `ws.event`). */
+  private collect(emitted: ConnectionMachineEmitted): void {
+    if (emitted.type === "ws.output") this.output.push(emitted.data);
+    else if (emitted.type === "ws.error") this.refusal = emitted.error;
+  }
+
+  /** Hand a lifecycle event to the statechart. */
+  private lifecycleSend(event: ConnectionMachineEvent): void {
+    const runner = this.runner;
+    if (runner !== null) {
+      runner.send(event);
+      this.lifecycle = runner.state;
+    } else {
+      this.actorRef!.send(event);
+    }
+  }
+
+  protected get phase(): InputPhase | null {
+    return this.lifecycle.inputPhase;
   }
 
   /** Where the connection is in its lifecycle: the statechart's top-level state. */
   get state(): ConnectionState {
-    return this.currentState;
+    return this.lifecycle.topLevel;
   }
 
   /**
@@ -151,12 +185,12 @@ abstract class ConnectionEndpoint {
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
     if (this.encodesDirectly(event)) return this.core.encodeData(event);
     if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${String(event)}`);
-    if (this.currentState === ConnectionState.CLOSED) {
+    if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
       throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
     }
     this.output.length = 0;
     this.refusal = null;
-    this.actor.send({ type: "ws.send", event });
+    this.lifecycleSend({ type: "ws.send", event });
     const refusal = this.refusal as ProtocolError | null;
     if (refusal !== null) {
       this.refusal = null;
@@ -181,9 +215,10 @@ abstract class ConnectionEndpoint {
 
   /** A message, ping or pong while OPEN (a failed OPEN included, as wsproto): no actor needed. */
   private encodesDirectly(event: Event): boolean {
-    const phase = this.phase;
+    const lifecycle = this.lifecycle;
+    const phase = lifecycle.inputPhase;
     return (
-      (phase === "open" || (phase === "failed" && this.currentState === ConnectionState.OPEN)) &&
+      (phase === "open" || (phase === "failed" && lifecycle.topLevel === ConnectionState.OPEN)) &&
       (event instanceof Message || event instanceof Ping || event instanceof Pong)
     );
   }
@@ -194,7 +229,7 @@ abstract class ConnectionEndpoint {
    * connection takes ownership of it (pass a copy if you reuse the buffer).
    */
   receiveData(data: Uint8Array | null): void {
-    if (this.currentState === ConnectionState.CLOSED) {
+    if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
       if (data === null) return; // BEHAVIOR.md row 2: EOF after the end is no news
       throw new LocalProtocolError("receiveData() called after the connection was CLOSED");
     }
@@ -223,7 +258,7 @@ abstract class ConnectionEndpoint {
       if (phase === null || parsesEagerly(phase)) return;
       const event = this.core.step(phase);
       const transition = this.core.takeTransition();
-      if (transition !== null) this.actor.send(transition);
+      if (transition !== null) this.lifecycleSend(transition);
       if (event !== null) yield event;
       else if (transition === null) return;
     }
@@ -237,7 +272,7 @@ abstract class ConnectionEndpoint {
       const transition = core.takeTransition();
       const error = core.takeHandshakeError();
       if (event !== null) this.produced.push(event);
-      if (transition !== null) this.actor.send(transition);
+      if (transition !== null) this.lifecycleSend(transition);
       if (error !== null) throw error;
       if (event === null && transition === null) return;
     }
@@ -245,7 +280,7 @@ abstract class ConnectionEndpoint {
 
   protected deliverPeerEvent(event: Event | null, transition: PeerEvent | null): void {
     if (event !== null) this.produced.push(event);
-    if (transition !== null) this.actor.send(transition);
+    if (transition !== null) this.lifecycleSend(transition);
   }
 }
 
