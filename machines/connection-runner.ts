@@ -214,6 +214,7 @@ export function compileMachine(machine: AnyStateMachine, actions: Readonly<Recor
   const root = machine.root;
   const atomic = new Map<AnyStateNode, CompiledState>();
   const compile = (from: AnyStateNode, transition: AnyTransitionDefinition) => compileTransition(machine, actions, from, transition, atomic);
+  checkSupported(machine, root);
   for (const node of descendants(root)) {
     checkSupported(machine, node);
     if (Object.keys(node.states).length > 0) continue;
