@@ -13,9 +13,12 @@
  *   received before it.
  * - `send` changes the state before it returns the bytes.
  *
- * Per-message work does not go through the actor: in OPEN, `send` encodes messages and
- * `events()` decodes frames with the codec directly. The actor is sent only lifecycle events,
- * and its state is the only record of where the connection is.
+ * Per-message work does not go through the statechart: in OPEN, `send` encodes messages and
+ * `events()` decodes frames with the codec directly. The statechart is handed only lifecycle
+ * events, and its state is the only record of where the connection is. It is run by a
+ * `ConnectionRunner` (machines/connection-runner.ts: the same machine, without an actor's cost)
+ * until `actor` is first read, and by an XState actor from then on — from the start when
+ * `inspect` or `snapshot` is given.
  */
 import { createActor, type Actor, type InspectionEvent, type Observer, type Snapshot } from "xstate";
 import {

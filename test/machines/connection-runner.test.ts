@@ -28,8 +28,8 @@ import { drain } from "../helpers/pair.js";
 // pools are filled lazily, on first use, which is after this.
 let randomness: ReturnType<typeof vi.spyOn> | undefined;
 beforeAll(() => {
-  randomness = vi.spyOn(globalThis.crypto, "getRandomValues").mockImplementation(<T extends ArrayBufferView | null>(array: T) => {
-    if (array !== null) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).fill(0);
+  randomness = vi.spyOn(globalThis.crypto, "getRandomValues").mockImplementation((array: ArrayBufferView) => {
+    new Uint8Array(array.buffer, array.byteOffset, array.byteLength).fill(0);
     return array;
   });
 });
