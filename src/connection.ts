@@ -175,6 +175,11 @@ abstract class ConnectionEndpoint {
     return this.lifecycle.inputPhase;
   }
 
+  /** Which side this endpoint plays. */
+  get role(): ConnectionType {
+    return this.core.role;
+  }
+
   /** Where the connection is in its lifecycle: the statechart's top-level state. */
   get state(): ConnectionState {
     return this.lifecycle.topLevel;

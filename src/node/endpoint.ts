@@ -192,7 +192,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     super();
     this.socket = socket;
     this.connection = connection;
-    this.role = connection.actor.getSnapshot().context.role;
+    this.role = connection.role;
     this.autoPong = options.autoPong ?? true;
     this.autoCloseReply = options.autoCloseReply ?? true;
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;

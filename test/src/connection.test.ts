@@ -36,6 +36,12 @@ function clientFrame(firstByte: number, payload: number[] = []): Uint8Array {
 }
 
 describe("WSConnection: the opening handshake", () => {
+  it("tells which side it plays", () => {
+    expect(new WSConnection(ConnectionType.CLIENT).role).toBe(ConnectionType.CLIENT);
+    expect(new WSConnection(ConnectionType.SERVER).role).toBe(ConnectionType.SERVER);
+    expect(new Connection(ConnectionType.SERVER).role).toBe(ConnectionType.SERVER);
+  });
+
   it("client and server agree, and the state changes when each event is produced", () => {
     const client = new WSConnection(ConnectionType.CLIENT);
     const server = new WSConnection(ConnectionType.SERVER);
