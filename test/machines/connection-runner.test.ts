@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { assign, createActor, setup, type StateValue } from "xstate";
+import { assign, createActor, setup, type Snapshot, type StateValue } from "xstate";
 import { ConnectionRunner, compileMachine } from "../../machines/connection-runner.js";
 import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent, type ConnectionMachineInput } from "../../machines/connection.js";
 import {
@@ -22,7 +22,7 @@ import {
   WSConnection,
   type Event,
 } from "../../src/index.js";
-import { drain } from "../helpers/pair.js";
+import { drain, openPair } from "../helpers/pair.js";
 
 // Zero "randomness" (mask keys and nonces): both sides then write identical bytes. The random
 // pools are filled lazily, on first use, which is after this.
@@ -304,12 +304,7 @@ describe("WSConnection hands its runner's state to an actor on first use of ws.a
   });
 
   it("an actor started after the close is done, with the close recorded", () => {
-    const client = new WSConnection(ConnectionType.CLIENT);
-    const server = new WSConnection(ConnectionType.SERVER);
-    server.receiveData(client.send(new Request({ host: "example.com", target: "/" })));
-    drain(server);
-    client.receiveData(server.send(new AcceptConnection()));
-    drain(client);
+    const { client, server } = openPair();
     server.receiveData(client.send(new CloseConnection({ code: 1001, reason: "away" })));
     drain(server);
     client.receiveData(server.send(new CloseConnection({ code: 1001 })));
@@ -329,13 +324,8 @@ describe("WSConnection hands its runner's state to an actor on first use of ws.a
   });
 
   it("the persisted snapshot of a handed-over actor restores", () => {
-    const client = new WSConnection(ConnectionType.CLIENT);
-    const server = new WSConnection(ConnectionType.SERVER);
-    server.receiveData(client.send(new Request({ host: "example.com", target: "/" })));
-    drain(server);
-    client.receiveData(server.send(new AcceptConnection()));
-    drain(client);
-    const persisted = JSON.parse(JSON.stringify(server.actor.getPersistedSnapshot())) as Parameters<typeof createActor>[1] extends infer O ? (O extends { snapshot?: infer S } ? S : never) : never;
+    const { client, server } = openPair();
+    const persisted = JSON.parse(JSON.stringify(server.actor.getPersistedSnapshot())) as Snapshot<unknown>;
     const restored = new WSConnection(ConnectionType.SERVER, { snapshot: persisted });
     expect(restored.state).toBe("OPEN");
     client.receiveData(restored.send(new TextMessage({ data: "restored" })));
