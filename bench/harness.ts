@@ -63,6 +63,12 @@ export interface Workload {
   warmupMs?: number;
   /** Further contenders to show same-run ratios against, without a target. */
   compareWith?: string[];
+  /**
+   * Environment variables of the child process the workload is measured in (bench/run.ts): for
+   * what must be set before the process starts, such as glibc's malloc tunables. Not applied
+   * with --in-process. Applies to every contender alike, so it must not favour any of them.
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface MeasureOptions {
@@ -322,21 +328,23 @@ export function combineRuns(workload: Workload, runs: readonly WorkloadResult[])
 
 /**
  * A workload whose inputs and contenders are built on first use: listing and filtering
- * workloads (and the parent process of an isolated run) then costs nothing. `id` and `title`
- * must be those of the built workload.
+ * workloads (and the parent process of an isolated run) then costs nothing. `id`, `title` and
+ * `env` must be those of the built workload (`env` is needed before the child process starts).
  */
-export function lazyWorkload(id: string, title: string, build: () => Workload): Workload {
+export function lazyWorkload(id: string, title: string, build: () => Workload, env?: Readonly<Record<string, string>>): Workload {
   let built: Workload | null = null;
   const get = (): Workload => {
     if (built === null) {
       built = build();
       if (built.id !== id || built.title !== title) throw new Error(`lazy workload ${id}: built as ${built.id} "${built.title}"`);
+      if (JSON.stringify(built.env ?? null) !== JSON.stringify(env ?? null)) throw new Error(`lazy workload ${id}: built with another env`);
     }
     return built;
   };
   return {
     id,
     title,
+    env,
     get unit() {
       return get().unit;
     },

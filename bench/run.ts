@@ -11,8 +11,9 @@
  *   median of the runs' ratios, each computed within one run.
  * - Each workload runs in a child process of its own (all its runs there), so that no workload
  *   measures a heap, JIT feedback or allocator state that another workload left behind (e.g.
- *   EventEmitter call sites made megamorphic by ws before websocket-driver runs). With
- *   --in-process everything runs here instead, the runs alternating over all workloads.
+ *   EventEmitter call sites made megamorphic by ws before websocket-driver runs), with the
+ *   workload's `env` added to its environment. With --in-process everything runs here instead,
+ *   the runs alternating over all workloads (and no `env` applies).
  * - M1 (heap per idle OPEN connection) runs in a child process with --expose-gc
  *   (bench/memory.ts), selected by the filters "m1" or "memory" or by no filter.
  * - `--json` prints the results as JSON instead of tables; `--quick` measures with fewer,
@@ -88,7 +89,8 @@ async function runChild(file: string, id: string): Promise<void> {
   process.stdout.write(JSON.stringify(combineRuns(workload, results)));
 }
 
-function runIsolated(file: string, id: string): WorkloadResult {
+function runIsolated(file: string, workload: Workload): WorkloadResult {
+  const { id } = workload;
   const output = execFileSync(
     process.execPath,
     [
@@ -104,7 +106,7 @@ function runIsolated(file: string, id: string): WorkloadResult {
       String(runs),
       ...(quick ? ["--quick"] : []),
     ],
-    { encoding: "utf8", maxBuffer: 16 << 20, stdio: ["ignore", "pipe", "inherit"] },
+    { encoding: "utf8", maxBuffer: 16 << 20, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...workload.env } },
   );
   return JSON.parse(output) as WorkloadResult;
 }
@@ -220,6 +222,11 @@ log(
 );
 let results: WorkloadResult[];
 if (inProcess) {
+  for (const { workload } of located) {
+    if (workload.env !== undefined) {
+      console.error(`${workload.id}: measured without its environment (${Object.entries(workload.env).map(([name, value]) => `${name}=${value}`).join(" ")}), which only a child process gets`);
+    }
+  }
   const perRun: WorkloadResult[][] = located.map(() => []);
   for (let run = 0; run < runs; run++) {
     for (const [index, { workload }] of located.entries()) {
@@ -235,7 +242,7 @@ if (inProcess) {
   for (const { file, workload } of located) {
     log(`${workload.id} (${runs} run${runs > 1 ? "s" : ""}, child process) … `);
     const started = performance.now();
-    results.push(runIsolated(file, workload.id));
+    results.push(runIsolated(file, workload));
     log(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
 }
