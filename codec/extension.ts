@@ -47,7 +47,8 @@ export interface Extension {
    * Payload bytes of a data frame, as they arrive (unmasked). Returns the bytes to deliver
    * (e.g. inflated), which must be at most `budget` bytes: when the output would exceed it, throw
    * `ParseFailed` with code 1009 without producing the excess (decompression-bomb protection).
-   * Throws `ParseFailed` with 1007 for a corrupt stream.
+   * Throws `ParseFailed` with 1007 for a corrupt stream. A failure after some output was produced
+   * carries that output as `payloadBefore`, so that it is checked before the failure is reported.
    */
   frameInboundPayloadData(data: Uint8Array, budget: number): Uint8Array;
 

@@ -433,7 +433,13 @@ export class FrameDecoder {
     if (data.length > 0) data = this.inboundThrough(extensions, 0, data, budget);
     if (frameFinished) {
       for (let index = 0; index < extensions.length; index++) {
-        let tail = extensions[index]!.frameInboundComplete(this.fin, budget - data.length);
+        let tail: Uint8Array | null;
+        try {
+          tail = extensions[index]!.frameInboundComplete(this.fin, budget - data.length);
+        } catch (error) {
+          // The payload hooks' output of this piece has not been checked yet: it comes first.
+          throw this.failureAfter(error, index === extensions.length - 1 ? data : EMPTY, budget);
+        }
         if (tail === null || tail.length === 0) continue;
         // What an extension flushes at the end of the frame is still payload for the ones after it.
         tail = this.inboundThrough(extensions, index + 1, tail, budget - data.length);
@@ -448,10 +454,39 @@ export class FrameDecoder {
   private inboundThrough(extensions: readonly Extension[], from: number, data: Uint8Array, budget: number): Uint8Array {
     let result = data;
     for (let index = from; index < extensions.length; index++) {
-      result = extensions[index]!.frameInboundPayloadData(result, budget);
+      try {
+        result = extensions[index]!.frameInboundPayloadData(result, budget);
+      } catch (error) {
+        throw index === extensions.length - 1 ? this.failureAfter(error, EMPTY, budget) : error;
+      }
       if (result.length > budget) throw index === extensions.length - 1 ? this.tooBigAfter(result, budget) : this.tooBig();
     }
     return result;
+  }
+
+  /**
+   * The failure to report when the last extension's hook threw `error` after `unchecked` (its
+   * output not yet delivered) and its own `payloadBefore`: a text message's bytes before the
+   * failure are checked first, within the budget, so that invalid UTF-8 there (1007) wins
+   * over the extension's failure however the message was chunked — as `tooBigAfter` does.
+   */
+  private failureAfter(error: unknown, unchecked: Uint8Array, budget: number): unknown {
+    if (!(error instanceof ParseFailed) || this.messageOpcode !== TEXT) return error;
+    const before = error.payloadBefore;
+    if (unchecked.length === 0 && (before === null || before.length === 0)) return error;
+    const utf8 = (this.utf8 ??= new Utf8StreamDecoder());
+    try {
+      let room = budget;
+      for (const bytes of [unchecked, before ?? EMPTY]) {
+        if (room <= 0) break;
+        utf8.decode(bytes.length > room ? bytes.subarray(0, room) : bytes, false);
+        room -= bytes.length;
+      }
+    } catch (invalid) {
+      if (invalid instanceof ParseFailed) return invalid;
+      throw invalid;
+    }
+    return error;
   }
 
   private tooBig(): ParseFailed {

@@ -37,10 +37,18 @@ export class ParseFailed extends Error {
   override name = "ParseFailed";
   /** The close code to fail the connection with: 1002, 1007 or 1009 (RFC 6455 §7.4.1). */
   readonly code: number;
+  /**
+   * Set by an extension's inbound hook that failed after producing payload (an inflater that
+   * hit corrupt data or the size limit part-way): the bytes it produced before failing. The
+   * decoder checks them first (a text message's UTF-8), so that the first problem in stream
+   * order is the one reported, however the transport chunked the message.
+   */
+  readonly payloadBefore: Uint8Array | null;
 
-  constructor(message: string, code = 1002) {
+  constructor(message: string, code = 1002, payloadBefore: Uint8Array | null = null) {
     super(message);
     this.code = code;
+    this.payloadBefore = payloadBefore;
   }
 }
 

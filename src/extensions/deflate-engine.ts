@@ -60,7 +60,8 @@ export interface Inflater {
    *
    * `budget` is the most bytes this call may produce: as soon as the output would exceed it,
    * throws `InflateError` "too-big", having inflated at most one byte more than `budget` (output
-   * is produced in bounded chunks). Invalid data throws `InflateError` "corrupt".
+   * is produced in bounded chunks). Invalid data throws `InflateError` "corrupt". Either error
+   * carries the output this call produced before it (`InflateError.output`).
    *
    * `end`: `data` ends a message whose sync-flush octets `00 00 ff ff` the sender removed
    * (RFC 7692 §7.2.2). The inflater puts them back — unless no compressed byte arrived since the
@@ -93,10 +94,17 @@ export interface DeflateEngine {
 export class InflateError extends Error {
   override name = "InflateError";
   readonly kind: "too-big" | "corrupt";
+  /**
+   * What the failing `push` had inflated before the failure (for "too-big", up to one byte past
+   * the budget): a text message's bytes are checked before the failure is reported, so that
+   * the first problem in the stream wins whatever the chunking (RFC 6455 §8.1 vs §10.4).
+   */
+  readonly output: readonly Uint8Array[];
 
-  constructor(kind: "too-big" | "corrupt", message: string) {
+  constructor(kind: "too-big" | "corrupt", message: string, output: readonly Uint8Array[] = []) {
     super(message);
     this.kind = kind;
+    this.output = output;
   }
 }
 
@@ -192,7 +200,7 @@ class PakoInflater implements Inflater {
         this.atBoundary = false;
         this.run(SYNC_FLUSH_TRAILER, Z_BLOCK, budget, out, produced);
         if (!this.atBoundary) {
-          throw new InflateError("corrupt", "the compressed message does not end on a deflate block boundary");
+          throw new InflateError("corrupt", "the compressed message does not end on a deflate block boundary", out);
         }
       }
       this.fresh = true;
@@ -219,16 +227,17 @@ class PakoInflater implements Inflater {
         const n = cap - strm.avail_out;
         const consumed = inBefore - strm.avail_in;
         if (status < 0 && status !== Z_BUF_ERROR) {
-          throw new InflateError("corrupt", `invalid compressed data (${strm.msg || `zlib status ${status}`})`);
+          if (n > 0) out.push(buf.slice(0, n));
+          throw new InflateError("corrupt", `invalid compressed data (${strm.msg || `zlib status ${status}`})`, out);
         }
         if (consumed > 0) this.fresh = false;
         if (flush === Z_BLOCK && (consumed > 0 || n > 0)) this.atBoundary = (strm.data_type & 128) !== 0;
         if (n > 0) {
           produced += n;
-          if (produced > budget) {
-            throw new InflateError("too-big", `the decompressed message exceeds the size limit (${budget} bytes left)`);
-          }
           out.push(buf.slice(0, n));
+          if (produced > budget) {
+            throw new InflateError("too-big", `the decompressed message exceeds the size limit (${budget} bytes left)`, out);
+          }
         }
         if (status === Z_STREAM_END) {
           // A final block ended the stream; what follows is a new stream over the same window.
@@ -242,7 +251,7 @@ class PakoInflater implements Inflater {
         if (consumed === 0 && n === 0) {
           // zlib made no progress with input and output space available: cannot happen with
           // valid state; refuse rather than loop.
-          throw new InflateError("corrupt", "invalid compressed data (inflate made no progress)");
+          throw new InflateError("corrupt", "invalid compressed data (inflate made no progress)", out);
         }
       }
     } finally {

@@ -246,13 +246,6 @@ export function run(
  * Two logs of the same stream under different chunkings must be equal, except how much of a
  * message cut short by a close or failure had been delivered: each such partial must be a
  * prefix of the other's.
- *
- * One known exception (not fixed, see the report): when the inflater fails (corrupt data, 1007,
- * or output past maxMessageSize, 1009) on a compressed text message whose output before that
- * point is already invalid UTF-8, the inflater's error wins when the bytes come in one piece,
- * the UTF-8 error (1007) when they come in small pieces: the inflater throws away the output it
- * produced before failing, so the decoder cannot check it first. So a final failure may differ
- * between 1007 and 1009 when one of the two was raised by permessage-deflate.
  */
 export function compareLogs(a: readonly Summary[], b: readonly Summary[]): string | null {
   const isPartial = (s: Summary) => "partialText" in s || "partialBinary" in s || "partialRejectBody" in s;
@@ -261,7 +254,7 @@ export function compareLogs(a: readonly Summary[], b: readonly Summary[]): strin
   const [la, lb] = [strip(a), strip(b)];
   const sa = JSON.stringify(la);
   const sb = JSON.stringify(lb);
-  if (sa !== sb && !inflaterOrdering(la, lb)) return `logs differ:\n  ${sa.slice(0, 2000)}\n  ${sb.slice(0, 2000)}`;
+  if (sa !== sb) return `logs differ:\n  ${sa.slice(0, 2000)}\n  ${sb.slice(0, 2000)}`;
   const pa = partials(a);
   const pb = partials(b);
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
@@ -269,17 +262,6 @@ export function compareLogs(a: readonly Summary[], b: readonly Summary[]): strin
     if (!x.startsWith(y) && !y.startsWith(x)) return `partial messages differ: ${JSON.stringify(x).slice(0, 200)} / ${JSON.stringify(y).slice(0, 200)}`;
   }
   return null;
-}
-
-/** The logs differ only in a last failure, 1007 or 1009, one of them raised by permessage-deflate's inflater. */
-function inflaterOrdering(a: readonly Summary[], b: readonly Summary[]): boolean {
-  if (a.length !== b.length || a.length === 0) return false;
-  if (JSON.stringify(a.slice(0, -1)) !== JSON.stringify(b.slice(0, -1))) return false;
-  const [x, y] = [a.at(-1)!, b.at(-1)!];
-  if (!("close" in x) || !("close" in y)) return false;
-  const failureCodes = [1007, 1009];
-  const fromInflater = (s: { reason: string | null }) => s.reason?.startsWith("permessage-deflate:") === true;
-  return failureCodes.includes(x.close) && failureCodes.includes(y.close) && (fromInflater(x) || fromInflater(y));
 }
 
 /**

@@ -2,6 +2,7 @@
  * permessage-deflate through the real frame codec (codec/frame-encoder.ts → frame-decoder.ts),
  * and through two WSConnections that negotiate it in their handshake.
  */
+import { constants as zlibConstants, deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { FrameDecoder } from "../../../codec/frame-decoder.js";
 import { FrameEncoder } from "../../../codec/frame-encoder.js";
@@ -184,5 +185,51 @@ describe("through WSConnection (handshake negotiates permessage-deflate)", () =>
     const events = pair.serverSends(new BytesMessage({ data: new Uint8Array(1_000_000) }));
     const close = events.find((e): e is CloseConnection => e instanceof CloseConnection);
     expect(close?.code).toBe(1009);
+  });
+});
+
+describe("a failure part-way through inflating a text message: the first problem in stream order wins", () => {
+  // Before: with the message in one chunk the inflater's failure was reported and the output it
+  // had produced was dropped unchecked; in small chunks that output was checked first. So the
+  // close depended on the chunking. Now that output is checked first in every case.
+  const ascii = (n: number) => new Uint8Array(n).fill(0x61);
+  const invalidUtf8 = Uint8Array.of(0xc3, 0x28); // RFC 3629: a lead byte without its continuation
+
+  /** An unmasked server frame (FIN, RSV1, text) carrying `payload`, for a client's decoder. */
+  function compressedTextFrame(payload: Uint8Array): Uint8Array {
+    const header = payload.length < 126 ? [0xc1, payload.length] : [0xc1, 126, payload.length >> 8, payload.length & 0xff];
+    return concat([Uint8Array.from(header), payload]);
+  }
+
+  /** Raw deflate of `data`, sync-flushed, without the 00 00 ff ff tail (RFC 7692 §7.2.1). */
+  function deflated(data: Uint8Array): Uint8Array {
+    const out = deflateRawSync(data, { flush: zlibConstants.Z_SYNC_FLUSH });
+    return out.subarray(0, out.length - 4);
+  }
+
+  const chunkings = [Number.POSITIVE_INFINITY, 1000, 64, 7, 1];
+
+  it.each(chunkings)("invalid UTF-8 before corrupt data: 1007 for the UTF-8, in %s-byte chunks", (chunk) => {
+    const payload = concat([deflated(concat([ascii(300), invalidUtf8, ascii(300)])), Uint8Array.of(0xff, 0xff, 0xff)]);
+    const error = expectParseFailed(() => decodeAll(codecPair().clientDecoder, [compressedTextFrame(payload)], chunk), 1007);
+    expect(error.message).toMatch(/UTF-8/);
+  });
+
+  it.each(chunkings)("valid text before corrupt data: 1007 for the corrupt stream, in %s-byte chunks", (chunk) => {
+    const payload = concat([deflated(ascii(600)), Uint8Array.of(0xff, 0xff, 0xff)]);
+    const error = expectParseFailed(() => decodeAll(codecPair().clientDecoder, [compressedTextFrame(payload)], chunk), 1007);
+    expect(error.message).toMatch(/permessage-deflate: invalid compressed data/);
+  });
+
+  it.each(chunkings)("invalid UTF-8 within maxMessageSize, output past it: 1007, in %s-byte chunks", (chunk) => {
+    const payload = deflated(concat([ascii(300), invalidUtf8, ascii(20_000)]));
+    const error = expectParseFailed(() => decodeAll(codecPair(1000).clientDecoder, [compressedTextFrame(payload)], chunk), 1007);
+    expect(error.message).toMatch(/UTF-8/);
+  });
+
+  it.each(chunkings)("invalid UTF-8 only past maxMessageSize: 1009, in %s-byte chunks", (chunk) => {
+    const payload = deflated(concat([ascii(2000), invalidUtf8, ascii(20_000)]));
+    const error = expectParseFailed(() => decodeAll(codecPair(1000).clientDecoder, [compressedTextFrame(payload)], chunk), 1009);
+    expect(error.message).toMatch(/size limit/);
   });
 });
