@@ -3,8 +3,9 @@
  * `workloads: Workload[]`; bench/run.ts finds, runs and reports them.
  *
  * Measuring: each contender is warmed up, then the contenders run alternately (in a rotating
- * order, with a GC between them when --expose-gc is on) for several rounds; a round of one
- * contender repeats its pass until a minimum time has passed, and yields one throughput sample.
+ * order, with a GC between them when --expose-gc is on, after which the next contender runs
+ * untimed for `settleMs` while the heap regrows) for several rounds; a round of one contender
+ * repeats its pass until a minimum time has passed, and yields one throughput sample.
  * The reported figure is the median of the samples; a ratio is one contender's median over
  * another's, both from the same interleaved measurement. bench/run.ts repeats the whole set of
  * workloads several times (runs) and reports, per contender, the median of the runs' medians
@@ -78,9 +79,17 @@ export interface MeasureOptions {
   rounds: number;
   /** Minimum timed duration of one contender's round, in milliseconds. */
   roundMs: number;
+  /**
+   * Untimed passes of the contender after the GC that precedes each of its rounds, in
+   * milliseconds. A forced full GC shrinks V8's heap, and for the next ~100 ms allocation-heavy
+   * code runs 2–4× slower while it regrows (measured on W7: 24 k handshakes/s in the first
+   * 120 ms after the GC, 92 k in steady state, and websocket-driver alike). The GC is there so
+   * that no contender pays for another's garbage, not to time the regrowth.
+   */
+  settleMs: number;
 }
 
-export const DEFAULT_MEASURE_OPTIONS: MeasureOptions = { warmupMs: 300, rounds: 7, roundMs: 150 };
+export const DEFAULT_MEASURE_OPTIONS: MeasureOptions = { warmupMs: 300, rounds: 7, roundMs: 150, settleMs: 100 };
 
 export interface ContenderResult {
   name: string;
@@ -277,7 +286,10 @@ export function measure(workload: Workload, options: MeasureOptions = DEFAULT_ME
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
     for (const index of sampleOrder(round, contenders.length)) {
-      collectGarbage?.();
+      if (collectGarbage !== undefined) {
+        collectGarbage();
+        timedPasses(contenders[index]!, options.settleMs);
+      }
       const [amount, milliseconds] = timedPasses(contenders[index]!, options.roundMs);
       samples[index]!.push(amount / scale(workload.unit) / (milliseconds / 1000));
     }
@@ -292,7 +304,10 @@ export async function measureAsync(workload: Workload, options: MeasureOptions =
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
     for (const index of sampleOrder(round, contenders.length)) {
-      collectGarbage?.();
+      if (collectGarbage !== undefined) {
+        collectGarbage();
+        await timedPassesAsync(contenders[index]!, options.settleMs);
+      }
       const [amount, milliseconds] = await timedPassesAsync(contenders[index]!, options.roundMs);
       samples[index]!.push(amount / scale(workload.unit) / (milliseconds / 1000));
     }

@@ -52,7 +52,7 @@ const filters = args
   .filter((arg, index) => !arg.startsWith("--") && !VALUE_OPTIONS.includes(args[index - 1] ?? ""))
   .map((arg) => arg.toLowerCase());
 // Full runs: 3 runs × 5 rounds per contender keeps the whole suite near 4 minutes on 2 cores.
-const options: MeasureOptions = quick ? { warmupMs: 100, rounds: 3, roundMs: 60 } : { ...DEFAULT_MEASURE_OPTIONS, rounds: 5, roundMs: 120 };
+const options: MeasureOptions = quick ? { warmupMs: 100, rounds: 3, roundMs: 60, settleMs: 100 } : { ...DEFAULT_MEASURE_OPTIONS, rounds: 5, roundMs: 120 };
 
 const benchDirectory = dirname(fileURLToPath(import.meta.url));
 const workloadDirectory = join(benchDirectory, "workloads");
@@ -218,7 +218,7 @@ const log = (text: string): void => {
   if (!json) process.stdout.write(text);
 };
 log(
-  `node ${process.version}, ${runs} run(s) × ${options.rounds} rounds of ≥ ${options.roundMs} ms per contender after ${options.warmupMs} ms warm-up, ${inProcess ? "all in this process" : "each workload in a child process"}${(globalThis as { gc?: unknown }).gc ? "" : " (no --expose-gc)"}\n`,
+  `node ${process.version}, ${runs} run(s) × ${options.rounds} rounds of ≥ ${options.roundMs} ms per contender (each after a GC and ${options.settleMs} ms untimed) after ${options.warmupMs} ms warm-up, ${inProcess ? "all in this process" : "each workload in a child process"}${(globalThis as { gc?: unknown }).gc ? "" : " (no --expose-gc)"}\n`,
 );
 let results: WorkloadResult[];
 if (inProcess) {

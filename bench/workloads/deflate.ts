@@ -248,7 +248,11 @@ export async function measureAsync(
   await timed(options.warmupMs);
   const samples: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    (globalThis as { gc?: () => void }).gc?.();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc !== undefined) {
+      gc();
+      await timed(options.settleMs); // untimed: the heap regrows after a forced GC (see MeasureOptions)
+    }
     samples.push(await timed(options.roundMs));
   }
   return { median: median(samples), samples };
