@@ -188,6 +188,8 @@ function binaryParseWorkload(options: {
   note: string;
   /** Collect garbage (untimed) before every pass: see W3. */
   collectBeforePass?: boolean;
+  /** The child process's environment (Workload.env). */
+  env?: Readonly<Record<string, string>>;
 }): Workload {
   const { count, size } = options;
   const input = binaryFrames(count, size);
@@ -268,7 +270,7 @@ function binaryParseWorkload(options: {
       },
     });
   }
-  return { id: options.id, title: options.title, unit: "MB/s", contenders, baseline: WS, checks: options.checks, note: options.note };
+  return { id: options.id, title: options.title, unit: "MB/s", contenders, baseline: WS, checks: options.checks, note: options.note, env: options.env };
 }
 
 function w2(): Workload {
@@ -294,6 +296,22 @@ function w2(): Workload {
   });
 }
 
+/*
+ * W3 allocates one 16 MiB message per pass on both sides (Buffer.allocUnsafe: in ws's Receiver,
+ * in the application's Buffer.concat for wsmachine). With glibc's defaults (a dynamic mmap
+ * threshold) some of those allocations still land on fresh pages — ~4,100 page faults, ~50 ms
+ * on the 2-core VM, the work of 20–30 passes — and which contender's passes did changed from
+ * round to round (one quick run: ws's in two rounds of three, 270 MB/s against 3,500 in the
+ * third), so single runs gave anything from 0.6× to 2.5×. A fixed mmap threshold of 32 MiB
+ * (the ceiling of glibc's dynamic one on 64-bit) serves every message from the heap, and a
+ * trim threshold of 1 GiB keeps what a pass frees mapped for the next: both contenders reuse
+ * warm memory, ~50 faults per pass. Both are needed: setting either turns the dynamic
+ * threshold off, so the trim threshold alone (W5's) mmaps, and faults in, every message.
+ * glibc reads the tunables at startup, hence the child's environment; other C libraries
+ * ignore them.
+ */
+const W3_ENV = { GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824" } as const;
+
 function w3(): Workload {
   return binaryParseWorkload({
     id: "W3",
@@ -312,7 +330,8 @@ function w3(): Workload {
       { contender: OURS_NATIVE, baseline: WS, ratio: 1.5 },
     ],
     note:
-      "wsmachine hands out 256 pieces of 64 KiB as they arrive, unmasked in place; the application keeps them and joins them with Buffer.concat at the end (timed). ws buffers the chunks, copies them into one buffer (the same allocation) and unmasks that. A GC runs (untimed) before every pass: a fresh 16 MiB allocation costs ~50 ms of page faults on this VM when freed memory has not been reclaimed yet, which otherwise decides the figures by chance.",
+      "wsmachine hands out 256 pieces of 64 KiB as they arrive, unmasked in place; the application keeps them and joins them with Buffer.concat at the end (timed). ws buffers the chunks, copies them into one buffer (the same allocation) and unmasks that. A GC runs (untimed) before every pass, and the child process runs with glibc's mmap threshold at 32 MiB and trim threshold at 1 GiB, so that every pass of either contender allocates its 16 MiB message from memory the previous pass freed instead of fresh pages (~50 ms of page faults each on this VM, which otherwise decided the figures by chance). The MB/s are those of a warm allocator; where a message gets fresh pages, both pay the faults on top.",
+    env: W3_ENV,
   });
 }
 
@@ -541,7 +560,7 @@ function w7(): Workload {
 export const workloads: Workload[] = [
   lazyWorkload("W1", "parse 200,000 masked 16 B text frames (64 KiB chunks) to strings", w1),
   lazyWorkload("W2", "parse 2,000 masked 64 KiB binary frames (64 KiB chunks)", w2),
-  lazyWorkload("W3", "parse one masked 16 MiB binary frame (64 KiB chunks), joined into one message", w3),
+  lazyWorkload("W3", "parse one masked 16 MiB binary frame (64 KiB chunks), joined into one message", w3, W3_ENV),
   lazyWorkload("W4", "encode 200,000 16 B text messages as a client (masked)", w4),
   lazyWorkload("W5", "encode 2,000 64 KiB binary messages as a server", w5, W5_ENV),
   lazyWorkload("W7", "complete opening handshakes (client request → server accept → client OPEN)", w7),
