@@ -485,11 +485,11 @@ export class FrameDecoder {
   private failureAfter(error: unknown, unchecked: Uint8Array, budget: number): unknown {
     if (!(error instanceof ParseFailed) || this.messageOpcode !== TEXT) return error;
     const before = error.payloadBefore;
-    if (unchecked.length === 0 && (before === null || before.length === 0)) return error;
+    if (unchecked.length === 0 && before.length === 0) return error;
     const utf8 = (this.utf8 ??= new Utf8StreamDecoder());
     try {
       let room = budget;
-      for (const bytes of [unchecked, before ?? EMPTY]) {
+      for (const bytes of [unchecked, ...before]) {
         if (room <= 0) break;
         utf8.decode(bytes.length > room ? bytes.subarray(0, room) : bytes, false);
         room -= bytes.length;

@@ -39,13 +39,14 @@ export class ParseFailed extends Error {
   readonly code: number;
   /**
    * Set by an extension's inbound hook that failed after producing payload (an inflater that
-   * hit corrupt data or the size limit part-way): the bytes it produced before failing. The
-   * decoder checks them first (a text message's UTF-8), so that the first problem in stream
-   * order is the one reported, however the transport chunked the message.
+   * hit corrupt data or the size limit part-way): the bytes it produced before failing, as
+   * produced (not joined: up to maxMessageSize of them). The decoder checks them first (a text
+   * message's UTF-8), so that the first problem in stream order is the one reported, however
+   * the transport chunked the message.
    */
-  readonly payloadBefore: Uint8Array | null;
+  readonly payloadBefore: readonly Uint8Array[];
 
-  constructor(message: string, code = 1002, payloadBefore: Uint8Array | null = null) {
+  constructor(message: string, code = 1002, payloadBefore: readonly Uint8Array[] = []) {
     super(message);
     this.code = code;
     this.payloadBefore = payloadBefore;

@@ -412,7 +412,7 @@ export class PerMessageDeflate implements Extension {
       return concatBytes(inflater.push(data, budget, end));
     } catch (e) {
       if (e instanceof InflateError) {
-        throw new ParseFailed(`permessage-deflate: ${e.message}`, e.kind === "too-big" ? 1009 : 1007, concatBytes(e.output));
+        throw new ParseFailed(`permessage-deflate: ${e.message}`, e.kind === "too-big" ? 1009 : 1007, e.output);
       }
       throw e;
     }
