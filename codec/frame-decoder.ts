@@ -478,18 +478,33 @@ export class FrameDecoder {
 
   /**
    * The failure to report when the last extension's hook threw `error` after `unchecked` (its
-   * output not yet delivered) and its own `payloadBefore`: a text message's bytes before the
-   * failure are checked first, within the budget, so that invalid UTF-8 there (1007) wins
-   * over the extension's failure however the message was chunked — as `tooBigAfter` does.
+   * output not yet delivered) and its own `payloadBefore`: see `firstFailure`.
    */
   private failureAfter(error: unknown, unchecked: Uint8Array, budget: number): unknown {
-    if (!(error instanceof ParseFailed) || this.messageOpcode !== TEXT) return error;
-    const before = error.payloadBefore;
-    if (unchecked.length === 0 && before.length === 0) return error;
+    if (!(error instanceof ParseFailed)) return error;
+    return this.firstFailure(error, unchecked.length === 0 ? error.payloadBefore : [unchecked, ...error.payloadBefore], budget);
+  }
+
+  private tooBig(): ParseFailed {
+    return new ParseFailed(`message larger than maxMessageSize (${this.maxMessageSize} bytes) (RFC 6455 §10.4)`, 1009);
+  }
+
+  /** A piece of final (post-extension) data passed the budget: see `firstFailure`. */
+  private tooBigAfter(data: Uint8Array, budget: number): ParseFailed {
+    return this.firstFailure(this.tooBig(), [data], budget);
+  }
+
+  /**
+   * `failure`, unless a text message's bytes produced before it (`pieces`, in order) hold
+   * invalid UTF-8 within the budget: then that 1007, so that the first problem in stream order
+   * is the one reported, however the transport chunked the message.
+   */
+  private firstFailure(failure: ParseFailed, pieces: readonly Uint8Array[], budget: number): ParseFailed {
+    if (this.messageOpcode !== TEXT) return failure;
     const utf8 = (this.utf8 ??= new Utf8StreamDecoder());
+    let room = budget;
     try {
-      let room = budget;
-      for (const bytes of [unchecked, ...before]) {
+      for (const bytes of pieces) {
         if (room <= 0) break;
         utf8.decode(bytes.length > room ? bytes.subarray(0, room) : bytes, false);
         room -= bytes.length;
@@ -498,22 +513,9 @@ export class FrameDecoder {
       if (invalid instanceof ParseFailed) return invalid;
       throw invalid;
     }
-    return error;
+    return failure;
   }
 
-  private tooBig(): ParseFailed {
-    return new ParseFailed(`message larger than maxMessageSize (${this.maxMessageSize} bytes) (RFC 6455 §10.4)`, 1009);
-  }
-
-  /**
-   * The failure for a piece of final (post-extension) data that passes the budget. The bytes of
-   * a text message that fit within the budget are checked first, so the first problem in
-   * stream order is the one reported (1007 before 1009), however the transport chunked them.
-   */
-  private tooBigAfter(data: Uint8Array, budget: number): ParseFailed {
-    if (this.messageOpcode === TEXT && budget > 0) (this.utf8 ??= new Utf8StreamDecoder()).decode(data.subarray(0, budget), false);
-    return this.tooBig();
-  }
 
   /** `length` payload bytes that lie in `chunk` from `start`, unmasked in place. */
   private takeContiguous(chunk: Uint8Array, start: number, length: number): Uint8Array {
