@@ -10,6 +10,7 @@
  *   maxFragments?: number;   // frames per data message, empty ones included (1008 past it); default no limit
  *   extensions?: readonly Extension[]; // the enabled extensions, in negotiation order
  *   masker?: Masker;         // default: getMasker() when the decoder is created
+ *   assembleMessages?: boolean; // one Frame per data message, its payload joined (default false)
  * }
  * class FrameDecoder {
  *   constructor(options: FrameDecoderOptions);
@@ -31,6 +32,14 @@
  * Control frames always come whole. No piece is empty except that of an empty frame, or the
  * last piece of a frame whose text ends inside a code point continued in the next fragment.
  *
+ * With `assembleMessages`, a data message comes as one Frame (`frameFinished` and
+ * `messageFinished` true) holding the whole message: a frame's payload is kept as received
+ * until all of it has arrived and is then unmasked while it is copied into one array (one pass,
+ * as ws does), and a fragmented message's frames are joined at its last frame. Extensions still
+ * see each piece as it arrives (their output is what is bounded by maxMessageSize; a frame's
+ * compressed payload is not), and their output is joined. What is held is bounded by
+ * maxMessageSize and maxFragments.
+ *
  * After a ParseFailed (the peer broke the protocol: fail the connection with its `code`), the
  * decoder is dead: every later call to `nextFrame` or `receiveBytes` throws that same error. An
  * error thrown by an extension hook that is not a ParseFailed is reported the same way, as a
@@ -39,6 +48,7 @@
 import type { Extension } from "./extension.js";
 import { parseClosePayload } from "./close.js";
 import { type ClosePayload, type Frame, Opcode, ParseFailed, type RsvBits } from "./frame.js";
+import { allocateFilled, concatBytes } from "./bytes.js";
 import { getMasker, isStandardMasker, type Masker } from "./mask.js";
 import { decodeShortAsciiMasked, Utf8StreamDecoder } from "./utf8.js";
 
@@ -58,6 +68,11 @@ export interface FrameDecoderOptions {
   extensions?: readonly Extension[];
   /** How to unmask payloads; defaults to the process-wide masker (see ./mask.ts). */
   masker?: Masker;
+  /**
+   * Deliver every data message whole, as one Frame, instead of piece by piece as its bytes
+   * arrive (see the module comment). Default false.
+   */
+  assembleMessages?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -144,6 +159,9 @@ export class FrameDecoder {
   private readonly masker: Masker;
   /** The masker is a standard XOR one: short text may be unmasked inline (readDataPayload). */
   private readonly inlineUnmask: boolean;
+  private readonly assemble: boolean;
+  /** Assembling without extensions: a frame's payload is taken only once all of it is here. */
+  private readonly wholeFrames: boolean;
 
   // Received, unparsed bytes: chunks[head] from `offset`, then the later chunks.
   private chunks: Uint8Array[] = [];
@@ -170,6 +188,9 @@ export class FrameDecoder {
   private messageFrames = 0;
   /** Created with the first text message: an idle connection holds no TextDecoder. */
   private utf8: Utf8StreamDecoder | null = null;
+  /** Assembling: the message's data so far (binary pieces, or the text decoded so far). */
+  private assembledPieces: Uint8Array[] | null = null;
+  private assembledText = "";
 
   constructor(options: FrameDecoderOptions) {
     this.client = options.client;
@@ -180,6 +201,8 @@ export class FrameDecoder {
     this.extensionRsv = extensions.reduce((bits, extension) => bits | rsvBitsToNumber(extension.rsvBits), 0);
     this.masker = options.masker ?? getMasker();
     this.inlineUnmask = isStandardMasker(this.masker);
+    this.assemble = options.assembleMessages === true;
+    this.wholeFrames = this.assemble && this.extensions === null;
   }
 
   /** Received bytes not yet turned into frames. */
@@ -240,6 +263,8 @@ export class FrameDecoder {
       this.failed = error instanceof ParseFailed ? error : extensionFailure(error);
       this.chunks = [];
       this.buffered = 0;
+      this.assembledPieces = null;
+      this.assembledText = "";
       throw this.failed;
     }
   }
@@ -410,12 +435,16 @@ export class FrameDecoder {
             this.payloadRemaining = 0;
             this.state = READ_HEADER;
             this.messageOpcode = 0;
-            return new DecodedFrame(TEXT, text, true, true);
+            return new DecodedFrame(TEXT, this.assembledText.length === 0 ? text : this.takeAssembledText(text), true, true);
           }
         }
         piece = this.takeContiguous(chunk, start, remaining);
-      } else if (this.buffered >= remaining && remaining <= COALESCE_MAX) {
+      } else if (this.buffered >= remaining && (remaining <= COALESCE_MAX || this.wholeFrames)) {
         piece = this.takeWhole(remaining);
+      } else if (this.wholeFrames) {
+        // Held as received until the frame is complete: bounded, since without extensions the
+        // message's announced size was checked against maxMessageSize in its header.
+        return null;
       } else {
         piece = this.takeContiguous(chunk, start, contiguous);
       }
@@ -430,11 +459,41 @@ export class FrameDecoder {
     }
     if (messageOpcode === TEXT) {
       const text = (this.utf8 ??= new Utf8StreamDecoder()).decode(data, messageFinished);
+      if (this.assemble) {
+        if (!messageFinished) {
+          this.assembledText += text;
+          return undefined;
+        }
+        return new DecodedFrame(TEXT, this.takeAssembledText(text), true, true);
+      }
       if (text.length === 0 && !frameFinished) return undefined;
       return new DecodedFrame(TEXT, text, frameFinished, messageFinished);
     }
+    if (this.assemble) {
+      if (!messageFinished) {
+        if (data.length > 0) (this.assembledPieces ??= []).push(data);
+        return undefined;
+      }
+      return new DecodedFrame(BINARY, this.takeAssembledBytes(data), true, true);
+    }
     if (data.length === 0 && !frameFinished) return undefined;
     return new DecodedFrame(BINARY, data, frameFinished, messageFinished);
+  }
+
+  /** The assembled text message ending with `last`; the assembly starts over. */
+  private takeAssembledText(last: string): string {
+    const text = this.assembledText + last;
+    this.assembledText = "";
+    return text;
+  }
+
+  /** The assembled binary message ending with `last`, joined into one array; starts over. */
+  private takeAssembledBytes(last: Uint8Array): Uint8Array {
+    const pieces = this.assembledPieces;
+    if (pieces === null) return last;
+    this.assembledPieces = null;
+    if (last.length > 0) pieces.push(last);
+    return concatBytes(pieces);
   }
 
   /** Runs a data piece through the extensions' inbound hooks and counts it against the limit. */
@@ -525,21 +584,35 @@ export class FrameDecoder {
     return piece;
   }
 
-  /** The next `length` payload bytes as one array (a subarray when they lie in one chunk). */
+  /**
+   * The next `length` payload bytes as one array: a subarray unmasked in place when they lie in
+   * one chunk, else a new array they are unmasked into as they are copied (one pass).
+   */
   private takeWhole(length: number): Uint8Array {
     const chunk = this.chunks[this.head];
-    let piece: Uint8Array;
-    if (length === 0) {
-      piece = EMPTY;
-    } else if (chunk!.length - this.offset >= length) {
-      piece = chunk!.subarray(this.offset, this.offset + length);
+    if (length === 0) return EMPTY;
+    if (chunk!.length - this.offset >= length) {
+      const piece = chunk!.subarray(this.offset, this.offset + length);
       this.skip(length);
-    } else {
-      // The bytes have arrived (callers check), so this allocation is bounded by what we hold.
-      piece = new Uint8Array(length);
-      this.copyBuffered(piece, length);
+      this.acceptPayload(piece);
+      return piece;
     }
-    this.acceptPayload(piece);
+    // The bytes have arrived (callers check), so this allocation is bounded by what we hold,
+    // and every byte of it is written below.
+    const piece = allocateFilled(length);
+    const unmask = this.masked && !this.maskKeyIsZero;
+    let copied = 0;
+    while (copied < length) {
+      const source = this.chunks[this.head]!;
+      const available = Math.min(source.length - this.offset, length - copied);
+      const segment = source.subarray(this.offset, this.offset + available);
+      if (unmask) this.masker.mask(segment, this.keyAt(this.payloadRead + copied), piece, copied);
+      else piece.set(segment, copied);
+      copied += available;
+      this.skip(available);
+    }
+    this.payloadRead += length;
+    this.payloadRemaining -= length;
     return piece;
   }
 
@@ -549,16 +622,22 @@ export class FrameDecoder {
     this.payloadRead = read + piece.length;
     this.payloadRemaining -= piece.length;
     if (!this.masked || this.maskKeyIsZero || piece.length === 0) return;
-    // The key as seen from this piece's offset in the frame, in a scratch array shared by every
-    // decoder: maskers are synchronous and keep no reference to it.
+    this.masker.unmask(piece, this.keyAt(read));
+  }
+
+  /**
+   * The frame's key as seen from payload offset `phase`, in a scratch array shared by every
+   * decoder: maskers are synchronous and keep no reference to it.
+   */
+  private keyAt(phase: number): Uint8Array {
     const word = this.maskKeyWord;
-    const shift = (read & 3) * 8;
+    const shift = (phase & 3) * 8;
     const key = KEY_SCRATCH;
     key[0] = word >>> shift;
     key[1] = word >>> ((shift + 8) & 31);
     key[2] = word >>> ((shift + 16) & 31);
     key[3] = word >>> ((shift + 24) & 31);
-    this.masker.unmask(piece, key);
+    return key;
   }
 
   /** Copies the next `length` buffered bytes into `target` and consumes them. */

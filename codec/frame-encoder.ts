@@ -37,6 +37,7 @@ import { LocalProtocolError } from "../src/errors.js";
 import type { Extension } from "./extension.js";
 import { buildClosePayload } from "./close.js";
 import { NO_RSV_BITS, Opcode, type RsvBits } from "./frame.js";
+import { allocateFilled } from "./bytes.js";
 import { fillRandomMaskKey, getMasker, type Masker } from "./mask.js";
 import { encodeUtf8, encodeUtf8Into, utf8ByteLength } from "./utf8.js";
 
@@ -252,7 +253,8 @@ export class FrameEncoder {
   private frame(first: number, payload: Uint8Array): Uint8Array {
     const length = payload.length;
     if (!this.client) {
-      const frame = new Uint8Array(headerLength(length, false) + length);
+      // Header and payload overwrite every byte, so the array need not be zero-filled first.
+      const frame = allocateFilled(headerLength(length, false) + length);
       frame.set(payload, writeHeader(frame, first, length, null));
       return frame;
     }

@@ -92,6 +92,8 @@ export interface ProtocolCoreOptions {
   maxFragments?: number;
   /** Largest HTTP head of the opening handshake (default 16 KiB). */
   maxHandshakeHeadSize?: number;
+  /** Deliver each incoming data message whole, as one event (default false: piece by piece). */
+  assembleMessages?: boolean;
   /** Start in OPEN: the handshake was done by another stack (`Connection`). */
   framesOnly?: { extensions?: readonly Extension[]; trailingData?: Uint8Array };
   /**
@@ -123,6 +125,8 @@ export interface PersistedProtocolCore {
   readonly maxMessageSize: number | null;
   readonly maxFragments: number | null;
   readonly maxHandshakeHeadSize: number | null;
+  /** Absent in descriptions made before the option existed: false. */
+  readonly assembleMessages?: boolean;
   readonly framesOnly: boolean;
   readonly readInputInActor: boolean;
   readonly eofReceived: boolean;
@@ -164,6 +168,7 @@ export class ProtocolCore {
   readonly readsOutsideActor: boolean;
   readonly maxMessageSize: number;
   readonly maxFragments: number;
+  readonly assembleMessages: boolean;
   private readonly maxHandshakeHeadSize: number | undefined;
   private readonly frameTrace: FrameTrace | null;
 
@@ -196,6 +201,7 @@ export class ProtocolCore {
     this.client = role === ConnectionType.CLIENT;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    this.assembleMessages = options.assembleMessages === true;
     this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
     this.frameTrace = options.frameTrace ?? null;
     this.readsOutsideActor = options.readInputInActor === false;
@@ -438,6 +444,7 @@ export class ProtocolCore {
       maxMessageSize: this.maxMessageSize,
       maxFragments: this.maxFragments,
       extensions: enabled,
+      assembleMessages: this.assembleMessages,
     });
     this.encoder = new FrameEncoder({ client: this.client, extensions: enabled });
     for (const chunk of this.heldInput) this.decoder.receiveBytes(chunk);
@@ -456,6 +463,7 @@ export class ProtocolCore {
       maxMessageSize: Number.isFinite(this.maxMessageSize) ? this.maxMessageSize : null,
       maxFragments: Number.isFinite(this.maxFragments) ? this.maxFragments : null,
       maxHandshakeHeadSize: this.maxHandshakeHeadSize ?? null,
+      assembleMessages: this.assembleMessages,
       framesOnly: this.framesOnly,
       readInputInActor: !this.readsOutsideActor,
       eofReceived: this.eofReceived,
@@ -506,6 +514,7 @@ export class ProtocolCore {
       maxMessageSize: persisted.maxMessageSize ?? Infinity,
       maxFragments: persisted.maxFragments ?? Infinity,
       maxHandshakeHeadSize: persisted.maxHandshakeHeadSize ?? undefined,
+      assembleMessages: persisted.assembleMessages === true,
       frameTrace: options.frameTrace,
       readInputInActor: options.readInputInActor ?? persisted.readInputInActor,
       framesOnly: persisted.framesOnly ? {} : undefined,

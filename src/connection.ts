@@ -47,6 +47,14 @@ export interface ConnectionOptions {
   maxFragments?: number;
   /** Largest HTTP head of the opening handshake (default 16 KiB). */
   maxHandshakeHeadSize?: number;
+  /**
+   * Deliver every incoming data message whole: one `TextMessage` / `BytesMessage` per message,
+   * `frameFinished` and `messageFinished` true, instead of pieces as the bytes arrive (wsproto's
+   * way, the default). The decoder keeps a frame's bytes until it is complete and unmasks them
+   * as it copies them into one array, which is cheaper than unmasking the pieces and joining
+   * them afterwards. Holds up to `maxMessageSize` bytes per connection while a message arrives.
+   */
+  assembleMessages?: boolean;
   /** An XState inspection observer, passed to the actor (`createActor(machine, { inspect })`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /**
@@ -107,6 +115,7 @@ abstract class ConnectionEndpoint {
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
       maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+      assembleMessages: options.assembleMessages,
       frameTrace: options.frameTrace,
       readInputInActor: false,
       restoreExtension: options.restoreExtension,

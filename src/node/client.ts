@@ -51,6 +51,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     maxMessageSize: options.maxMessageSize,
     maxFragments: options.maxFragments,
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+    // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
+    assembleMessages: true,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
   });

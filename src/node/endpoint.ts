@@ -449,8 +449,8 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
       else if (this.binaryParts.length === 0) this.deliver(event.data, true);
       else {
         this.binaryParts.push(event.data);
-        // Buffer.concat allocates without zero-filling (concatBytes, portable, must zero-fill):
-        // a 16 MiB message joins in ~1.2 ms instead of ~1.9 ms.
+        // Connections made by this entry assemble messages themselves (assembleMessages); one
+        // made by the caller may hand out pieces. Buffer.concat allocates without zero-filling.
         const bytes: Uint8Array = Buffer.concat(this.binaryParts);
         this.binaryParts = [];
         this.deliver(bytes, true);

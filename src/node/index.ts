@@ -24,4 +24,5 @@ export {
 export { HandshakeRejectedError, TimeoutError, ConnectionClosedError, PeerProtocolError } from "./errors.js";
 export { nativeMasker, useNativeMasker, type NativeMasker } from "./native-masker.js";
 export { nodeZlibEngine } from "./zlib-engine.js";
+export { uninitializedAllocator, useUninitializedAllocator } from "./allocator.js";
 export { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";

@@ -54,6 +54,8 @@ function connectionOptions(options: ServerOptions): ConnectionOptions {
     maxMessageSize: options.maxMessageSize,
     maxFragments: options.maxFragments,
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+    // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
+    assembleMessages: true,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
   };
