@@ -4,6 +4,7 @@ import type { Extension } from "../../codec/extension.js";
 import { FrameDecoder, type FrameDecoderOptions } from "../../codec/frame-decoder.js";
 import { type ClosePayload, type Frame, Opcode, ParseFailed, type RsvBits } from "../../codec/frame.js";
 import type { Masker } from "../../codec/mask.js";
+import { setByteAllocator } from "../../codec/bytes.js";
 import {
   buildFrame,
   CLIENT,
@@ -782,5 +783,111 @@ describe("FrameDecoder: property", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("FrameDecoder: assembleMessages", () => {
+  const assembled = (options: FrameDecoderOptions): FrameDecoderOptions => ({ ...options, assembleMessages: true });
+  /** The tokens of whole delivery: controls and messages, no frame ends (frames are not seen). */
+  const messageTokens = (items: StreamItem[]): string[] => expectedTokens(items).tokens.filter((token) => !token.startsWith("frame-end"));
+
+  /*
+   * With a plugged allocator arrays come uninitialised: an allocator that fills them with 0xa5
+   * shows any byte the decoder forgot to write.
+   */
+  function withGarbageAllocator(run: () => void): void {
+    setByteAllocator((length) => new Uint8Array(length).fill(0xa5));
+    try {
+      run();
+    } finally {
+      setByteAllocator(null);
+    }
+  }
+
+  it("delivers any valid frame stream, split at any points, as one frame per message", () => {
+    withGarbageAllocator(() =>
+      fc.assert(
+        fc.property(
+          streamArbitrary,
+          fc.boolean(),
+          fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { minLength: 1, maxLength: 3 }),
+          fc.array(fc.nat(), { maxLength: 12 }),
+          (items, client, keys, cuts) => {
+            const bytes = wireBytes(items, !client, keys);
+            const options = assembled(client ? CLIENT : SERVER);
+            const expected = messageTokens(items);
+            for (const chunks of [[bytes], splitAt(bytes, cuts.map((cut) => cut % (bytes.length + 1)))]) {
+              const frames = decodeAll(options, chunks);
+              expect(decodedTokens(frames).filter((token) => !token.startsWith("frame-end"))).toEqual(expected);
+              for (const frame of frames) {
+                expect(frame.frameFinished).toBe(true);
+                expect(frame.messageFinished).toBe(true);
+              }
+            }
+          },
+        ),
+        { numRuns: 300 },
+      ),
+    );
+  });
+
+  it("decodes byte-at-a-time delivery like whole delivery", () => {
+    fc.assert(
+      fc.property(streamArbitrary, fc.boolean(), (items, client) => {
+        fc.pre(items.every((item) => item.payload.length <= 300));
+        const bytes = wireBytes(items, !client, [KEY]);
+        const chunks = Array.from({ length: bytes.length }, (_, i) => bytes.slice(i, i + 1));
+        const frames = decodeAll(assembled(client ? CLIENT : SERVER), chunks);
+        expect(decodedTokens(frames).filter((token) => !token.startsWith("frame-end"))).toEqual(messageTokens(items));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("unmasks a frame spanning chunks into one new array, leaving the received chunks as they were", () => {
+    const payload = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+    const wire = buildFrame({ opcode: Opcode.BINARY, payload, maskKey: KEY });
+    const chunks = splitAt(wire, [1, 9, 40_000, 65_536]);
+    const copies = chunks.map((chunk) => chunk.slice());
+    const decoder = new FrameDecoder(assembled(SERVER));
+    for (const chunk of chunks) {
+      decoder.receiveBytes(chunk);
+      if (chunk !== chunks[chunks.length - 1]) expect(decoder.nextFrame()).toBeNull();
+    }
+    const frame = decoder.nextFrame()!;
+    expectSameBytes(frame.payload as Uint8Array, payload);
+    expect(decoder.nextFrame()).toBeNull();
+    chunks.forEach((chunk, index) => expectSameBytes(chunk, copies[index]!));
+  });
+
+  it("refuses a message over maxMessageSize from its headers, before holding its bytes (1009)", () => {
+    const first = buildFrame({ opcode: Opcode.BINARY, fin: false, payload: new Uint8Array(600), maskKey: KEY });
+    const second = buildFrame({ opcode: Opcode.CONTINUATION, payload: new Uint8Array(600), maskKey: KEY });
+    const decoder = new FrameDecoder({ ...assembled(SERVER), maxMessageSize: 1000 });
+    decoder.receiveBytes(first);
+    expect(decoder.nextFrame()).toBeNull();
+    decoder.receiveBytes(second.subarray(0, 8));
+    expect(() => decoder.nextFrame()).toThrow(expect.objectContaining({ code: 1009 }));
+  });
+
+  it("fails invalid UTF-8 in an assembled text message with 1007, however it is chunked", () => {
+    const wire = concatBytes(
+      buildFrame({ opcode: Opcode.TEXT, fin: false, payload: textBytes("héllo"), maskKey: KEY }),
+      buildFrame({ opcode: Opcode.CONTINUATION, payload: hex("ff 41"), maskKey: KEY }),
+    );
+    for (const cuts of [[], [3], [7, 12, 15]]) {
+      expect(decodeFailure(assembled(SERVER), splitAt(wire, cuts)).code).toBe(1007);
+    }
+  });
+
+  it("lets control frames through between the fragments of an assembled message", () => {
+    const wire = concatBytes(
+      buildFrame({ opcode: Opcode.BINARY, fin: false, payload: hex("01 02"), maskKey: KEY }),
+      buildFrame({ opcode: Opcode.PING, payload: hex("aa"), maskKey: KEY }),
+      buildFrame({ opcode: Opcode.CONTINUATION, payload: hex("03"), maskKey: KEY }),
+    );
+    const frames = decodeAll(assembled(SERVER), [wire]);
+    expect(frames.map((frame) => frame.opcode)).toEqual([Opcode.PING, Opcode.BINARY]);
+    expectSameBytes(frames[1]!.payload as Uint8Array, hex("01 02 03"));
   });
 });
