@@ -16,10 +16,12 @@
  */
 import { createRequire } from "node:module";
 import { lazyWorkload, type Check, type Contender, type Workload } from "../harness.js";
-import { AcceptConnection, BytesMessage, ConnectionType, Request, TextMessage, WSConnection, type Event } from "../../src/index.js";
+import { AcceptConnection, BytesMessage, ConnectionType, Request, TextMessage, WSConnection, type ConnectionOptions, type Event } from "../../src/index.js";
+import { setByteAllocator } from "../../codec/bytes.js";
 import { FrameEncoder } from "../../codec/frame-encoder.js";
 import { getDefaultMasker, portableMasker, setMasker, type Masker } from "../../codec/mask.js";
 import { nativeMasker } from "../../src/node/native-masker.js";
+import { uninitializedAllocator } from "../../src/node/allocator.js";
 import { loadWs, openWs, type WsModules } from "./support/ws.js";
 import { check, openPair, WireInput } from "./support/wire.js";
 
@@ -34,6 +36,8 @@ if (native === null) throw new Error("bench: no native masker (install the buffe
 const OURS = "wsmachine";
 const OURS_NATIVE = `wsmachine + ${native.source} masker`;
 const OURS_JS = "wsmachine, JS masker";
+/** W3's floor: the wire chunks copied into one array, nothing decoded or unmasked. */
+const COPY_REFERENCE = "copy only (reference)";
 if (getDefaultMasker() === portableMasker) throw new Error("bench: the WebAssembly SIMD masker is unavailable here");
 
 /** The maskers wsmachine runs with: its default (WebAssembly SIMD), the plain-JS one, the native one. */
@@ -49,12 +53,25 @@ const wsVariants: Array<[string, WsModules]> = [
 ];
 
 /** A connection created while `masker` is the process masker (codecs take it at creation). */
-function openWith(masker: Masker | null): { client: WSConnection; server: WSConnection } {
+function openWith(masker: Masker | null, serverOptions: ConnectionOptions = {}): { client: WSConnection; server: WSConnection } {
   setMasker(masker);
   try {
-    return openPair();
+    return openPair(undefined, serverOptions);
   } finally {
     setMasker(null);
+  }
+}
+
+/** wsmachine/node's accelerations together: its native masker and its uninitialised allocator. */
+const OURS_NODE = "wsmachine/node";
+
+/** Runs `run` with wsmachine/node's allocator plugged (process-wide, so only for its duration). */
+function withNodeAllocator<T>(run: () => T): T {
+  setByteAllocator(uninitializedAllocator);
+  try {
+    return run();
+  } finally {
+    setByteAllocator(null);
   }
 }
 
@@ -183,8 +200,14 @@ function binaryParseWorkload(options: {
   count: number;
   size: number;
   checks: Check[];
-  /** The wsmachine contenders: maskers, and pieces as handed out or joined into one array per message. */
-  ours: Array<{ masker: keyof typeof MASKERS; form: "pieces" | "joined" }>;
+  /**
+   * The wsmachine contenders: maskers, and pieces as handed out, joined by the application into
+   * one array per message, or assembled by the connection (`assembleMessages`); `node`: with
+   * wsmachine/node's allocator too.
+   */
+  ours: Array<{ masker: keyof typeof MASKERS; form: "pieces" | "joined" | "assembled"; node?: boolean }>;
+  /** Also time a plain copy of the wire chunks into one array (no decoding, no unmasking). */
+  copyReference?: boolean;
   note: string;
   /** Collect garbage (untimed) before every pass: see W3. */
   collectBeforePass?: boolean;
@@ -198,14 +221,12 @@ function binaryParseWorkload(options: {
   const restore = options.collectBeforePass === true && gc !== undefined ? () => (gc(), input.restore()) : () => input.restore();
   const contenders: Contender[] = [];
   const forms = new Set(options.ours.map((variant) => variant.form));
-  for (const { masker, form } of options.ours) {
+  for (const { masker, form, node } of options.ours) {
     {
-      const server = openWith(MASKERS[masker].masker).server;
-      const name = `${MASKERS[masker].suffix}${forms.size > 1 && form === "joined" ? ", joined" : ""}`;
-      contenders.push({
-        name,
-        prepare: restore,
-        run: () => {
+      const server = openWith(MASKERS[masker].masker, { assembleMessages: form === "assembled" }).server;
+      const name =
+        node === true ? `${OURS_NODE}, ${form}` : `${MASKERS[masker].suffix}${forms.size > 1 && form !== "pieces" ? `, ${form}` : ""}`;
+      const pass = () => {
           let bytes = 0;
           let messages = 0;
           let wrong = 0;
@@ -216,6 +237,7 @@ function binaryParseWorkload(options: {
             for (const event of server.events()) {
               if (!(event instanceof BytesMessage)) throw new Error(`unexpected ${event.type}`);
               const piece = event.data;
+              if (form === "assembled") check(event.messageFinished && piece.length === size, `assembled message ${messages}: ${piece.length} bytes`);
               if (form === "pieces") {
                 wrong += checkPiece(piece, messages, offset);
                 offset += piece.length;
@@ -242,9 +264,26 @@ function binaryParseWorkload(options: {
           }
           check(messages === count && bytes === count * size && wrong === 0, `${messages} messages, ${bytes} bytes, ${wrong} wrong`);
           return bytes;
-        },
-      });
+      };
+      contenders.push({ name, prepare: restore, run: node === true ? () => withNodeAllocator(pass) : pass });
     }
+  }
+  if (options.copyReference === true) {
+    contenders.push({
+      name: COPY_REFERENCE,
+      prepare: restore,
+      run: () => {
+        // What any joined delivery must at least do: one uninitialised array, one copy of the bytes.
+        const out = Buffer.allocUnsafe(input.length);
+        let offset = 0;
+        for (const chunk of input.chunks) {
+          out.set(chunk, offset);
+          offset += chunk.length;
+        }
+        check(offset === input.length && out[input.length - 1] === input.chunks.at(-1)!.at(-1), "copy");
+        return count * size;
+      },
+    });
   }
   for (const [name, modules] of wsVariants) {
     const { websocket, socket } = openWs(modules, "server");
@@ -320,14 +359,17 @@ function w3(): Workload {
     size: 16 * 1024 * 1024,
     ours: [
       { masker: "default", form: "joined" },
-      { masker: "js", form: "joined" },
+      { masker: "default", form: "assembled" },
+      { masker: "js", form: "assembled" },
       { masker: "native", form: "joined" },
+      { masker: "native", form: "assembled", node: true },
     ],
+    copyReference: true,
     collectBeforePass: true,
     checks: [
-      { contender: OURS, baseline: WS, ratio: 1.5 },
-      { contender: OURS, baseline: WS_PLAIN, ratio: 1.5 },
-      { contender: OURS_NATIVE, baseline: WS, ratio: 1.5 },
+      { contender: `${OURS}, assembled`, baseline: WS, ratio: 1.5 },
+      { contender: `${OURS}, assembled`, baseline: WS_PLAIN, ratio: 1.5 },
+      { contender: `${OURS_NODE}, assembled`, baseline: WS, ratio: 1.5 },
     ],
     note:
       "wsmachine hands out 256 pieces of 64 KiB as they arrive, unmasked in place; the application keeps them and joins them with Buffer.concat at the end (timed). ws buffers the chunks, copies them into one buffer (the same allocation) and unmasks that. A GC runs (untimed) before every pass, and the child process runs with glibc's mmap threshold at 32 MiB and trim threshold at 1 GiB, so that every pass of either contender allocates its 16 MiB message from memory the previous pass freed instead of fresh pages (~50 ms of page faults each on this VM, which otherwise decided the figures by chance). The MB/s are those of a warm allocator; where a message gets fresh pages, both pay the faults on top.",
@@ -431,6 +473,11 @@ function w5(): Workload {
       return count * size;
     },
   };
+  const nodeSingle: Contender = {
+    name: `${OURS_NODE} send()`,
+    prepare: collect,
+    run: () => withNodeAllocator(single.run),
+  };
   const memcpy: Contender = {
     name: "memcpy (payload.slice())",
     prepare: collect,
@@ -482,10 +529,11 @@ function w5(): Workload {
     id: "W5",
     title: "encode 2,000 64 KiB binary messages as a server",
     unit: "MB/s",
-    contenders: [single, memcpy, parts, ...theirs],
+    contenders: [single, nodeSingle, memcpy, parts, ...theirs],
     baseline: WS,
     checks: [
       { contender: `${OURS} send()`, baseline: "memcpy (payload.slice())", ratio: 0.8 },
+      { contender: `${OURS_NODE} send()`, baseline: "memcpy (payload.slice())", ratio: 0.8 },
       { contender: `${OURS} sendParts()`, baseline: WS, ratio: 1.0 },
     ],
     note:

@@ -1,5 +1,5 @@
 /** Input bytes for the parse workloads, and wsmachine connections opened by a real handshake. */
-import { AcceptConnection, ConnectionType, Request, WSConnection, type Extension } from "../../../src/index.js";
+import { AcceptConnection, ConnectionType, Request, WSConnection, type ConnectionOptions, type Extension } from "../../../src/index.js";
 
 export const SOCKET_CHUNK = 64 * 1024;
 
@@ -40,9 +40,12 @@ export class WireInput {
 }
 
 /** A client and a server `WSConnection`, both OPEN after a complete opening handshake. */
-export function openPair(extensions?: { client: Extension[]; server: Extension[] }): { client: WSConnection; server: WSConnection } {
+export function openPair(
+  extensions?: { client: Extension[]; server: Extension[] },
+  serverOptions: ConnectionOptions = {},
+): { client: WSConnection; server: WSConnection } {
   const client = new WSConnection(ConnectionType.CLIENT);
-  const server = new WSConnection(ConnectionType.SERVER);
+  const server = new WSConnection(ConnectionType.SERVER, serverOptions);
   server.receiveData(client.send(new Request({ host: "example.com", target: "/", extensions: extensions?.client ?? [] })));
   for (const event of server.events()) {
     if (!(event instanceof Request)) throw new Error(`server got ${event.type}`);
