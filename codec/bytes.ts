@@ -7,7 +7,6 @@
  * type ByteAllocator = (length: number) => Uint8Array;
  * function concatBytes(chunks: readonly Uint8Array[]): Uint8Array;
  * function allocateFilled(length: number): Uint8Array;   // for arrays the caller overwrites whole
- * function getByteAllocator(): ByteAllocator;
  * function setByteAllocator(allocator: ByteAllocator | null): void;
  * ```
  */
@@ -32,11 +31,6 @@ const zeroFilled: ByteAllocator = (length) => new Uint8Array(length);
 const ALLOCATOR_MIN = 4096;
 
 let allocator: ByteAllocator = zeroFilled;
-
-/** The allocator `allocateFilled` uses for large arrays (see ByteAllocator). */
-export function getByteAllocator(): ByteAllocator {
-  return allocator;
-}
 
 /**
  * Replaces the process-wide allocator for arrays the codec overwrites whole (frames it encodes,
