@@ -209,16 +209,13 @@ function binaryParseWorkload(options: {
   /** Also time a plain copy of the wire chunks into one array (no decoding, no unmasking). */
   copyReference?: boolean;
   note: string;
-  /** Collect garbage (untimed) before every pass: see W3. */
-  collectBeforePass?: boolean;
   /** The child process's environment (Workload.env). */
   env?: Readonly<Record<string, string>>;
 }): Workload {
   const { count, size } = options;
   const input = binaryFrames(count, size);
   const buffers = input.buffers();
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const restore = options.collectBeforePass === true && gc !== undefined ? () => (gc(), input.restore()) : () => input.restore();
+  const restore = () => input.restore();
   const contenders: Contender[] = [];
   const forms = new Set(options.ours.map((variant) => variant.form));
   for (const { masker, form, node } of options.ours) {
@@ -348,6 +345,13 @@ function w2(): Workload {
  * threshold off, so the trim threshold alone (W5's) mmaps, and faults in, every message.
  * glibc reads the tunables at startup, hence the child's environment; other C libraries
  * ignore them.
+ *
+ * No GC is forced between passes (the harness's GC between rounds aside). A full GC before
+ * every pass, tried as a way to free the last pass's message, left V8 running at ~1% mutator
+ * utilisation, and its heuristics then started incremental marking inside most of the next
+ * passes that allocated on the JS heap after their 16 MiB array: +2–5 ms on a ~1.5 ms pass
+ * (--trace-incremental-marking: marking started in 102 of 120 assembled passes, 13 of 120 for
+ * ws), a harness artifact no application sees. With the tunables alone a pass faults in ~0 pages.
  */
 const W3_ENV = { GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824" } as const;
 
@@ -365,14 +369,13 @@ function w3(): Workload {
       { masker: "native", form: "assembled", node: true },
     ],
     copyReference: true,
-    collectBeforePass: true,
     checks: [
       { contender: `${OURS}, assembled`, baseline: WS, ratio: 1.5 },
       { contender: `${OURS}, assembled`, baseline: WS_PLAIN, ratio: 1.5 },
       { contender: `${OURS_NODE}, assembled`, baseline: WS, ratio: 1.5 },
     ],
     note:
-      "wsmachine hands out 256 pieces of 64 KiB as they arrive, unmasked in place; the application keeps them and joins them with Buffer.concat at the end (timed). ws buffers the chunks, copies them into one buffer (the same allocation) and unmasks that. A GC runs (untimed) before every pass, and the child process runs with glibc's mmap threshold at 32 MiB and trim threshold at 1 GiB, so that every pass of either contender allocates its 16 MiB message from memory the previous pass freed instead of fresh pages (~50 ms of page faults each on this VM, which otherwise decided the figures by chance). The MB/s are those of a warm allocator; where a message gets fresh pages, both pay the faults on top.",
+      "wsmachine hands out 256 pieces of 64 KiB as they arrive, unmasked in place; the application keeps them and joins them with Buffer.concat at the end (timed). ws buffers the chunks, copies them into one buffer (the same allocation) and unmasks that. The child process runs with glibc's mmap threshold at 32 MiB and trim threshold at 1 GiB, so that every pass of either contender allocates its 16 MiB message from memory an earlier pass freed instead of fresh pages (~50 ms of page faults each on this VM, which otherwise decided the figures by chance). The MB/s are those of a warm allocator; where a message gets fresh pages, both pay the faults on top.",
     env: W3_ENV,
   });
 }
