@@ -14,7 +14,7 @@
  * }
  * class FrameDecoder {
  *   constructor(options: FrameDecoderOptions);
- *   receiveBytes(chunk: Uint8Array): void;  // keeps a reference; MAY UNMASK THE CHUNK IN PLACE
+ *   receiveBytes(chunk: Uint8Array): void;  // keeps a reference (small ones: a copy); MAY UNMASK THE CHUNK IN PLACE
  *   nextFrame(): Frame | null;              // null: more bytes needed; throws ParseFailed
  *   get bufferedAmount(): number;           // received bytes not yet parsed
  *   get failure(): ParseFailed | null;      // set once a ParseFailed was thrown
@@ -29,6 +29,8 @@
  * subarray of that chunk, unmasked in place (the caller hands the chunk over: it must not reuse
  * it). A frame whose remaining payload has fully arrived but spans chunks is copied into one
  * piece when it is small (≤ 16 KiB), so short messages split by the transport still come whole.
+ * A chunk of up to 1 KiB that arrives while earlier bytes wait is copied into a block of the
+ * decoder's (SMALL_CHUNK_MAX), so its payload is a view of that block, not of the chunk.
  * Control frames always come whole. No piece is empty except that of an empty frame, or the
  * last piece of a frame whose text ends inside a code point continued in the next fragment.
  *
@@ -134,6 +136,19 @@ function firstRsvName(bits: number): string {
  */
 const COALESCE_MAX = 16 * 1024;
 
+/*
+ * A received chunk this small that arrives while earlier bytes still wait is copied into a
+ * block the decoder owns instead of being kept as it is: each kept array costs ~150 bytes of
+ * objects whatever its length, so a peer that trickles a frame a byte at a time would otherwise
+ * make a connection hold ~150 times what it sent (a 1 MiB message, assembled, ~150 MB). Blocks
+ * start at BLOCK_MIN and double up to BLOCK_MAX while the trickle lasts; what is held is then
+ * within about twice the bytes waiting, plus one block. Larger chunks are kept uncopied: their
+ * overhead is under 15% of their size.
+ */
+const SMALL_CHUNK_MAX = 1024;
+const BLOCK_MIN = 256;
+const BLOCK_MAX = 16 * 1024;
+
 /** Text frames up to this size take the short-ASCII path (utf8.ts: ASCII_FAST_PATH_MAX). */
 const SHORT_TEXT_MAX = 16;
 
@@ -168,6 +183,10 @@ export class FrameDecoder {
   private head = 0;
   private offset = 0;
   private buffered = 0;
+  /** The block small chunks are copied into (see SMALL_CHUNK_MAX), and the chunks entry viewing it. */
+  private block: Uint8Array | null = null;
+  private blockView: Uint8Array | null = null;
+  private blockUsed = 0;
 
   private state = READ_HEADER;
   private failed: ParseFailed | null = null;
@@ -227,8 +246,39 @@ export class FrameDecoder {
   receiveBytes(chunk: Uint8Array): void {
     if (this.failed !== null) throw this.failed;
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
+    if (chunk.length <= SMALL_CHUNK_MAX && this.buffered > 0) this.appendSmall(chunk);
+    else this.chunks.push(chunk);
     this.buffered += chunk.length;
+  }
+
+  /** Queues a small chunk by copying it into the decoder's block (see SMALL_CHUNK_MAX). */
+  private appendSmall(chunk: Uint8Array): void {
+    const chunks = this.chunks;
+    const last = chunks.length - 1;
+    let block = this.block;
+    if (block !== null && chunks[last] === this.blockView && block.length - this.blockUsed >= chunk.length) {
+      // The block's view is the last chunk: extend it (it starts at 0, so `offset` into it holds).
+      block.set(chunk, this.blockUsed);
+      this.blockUsed += chunk.length;
+      const view = block.subarray(0, this.blockUsed);
+      chunks[last] = view;
+      this.blockView = view;
+      return;
+    }
+    const capacity = block === null ? BLOCK_MIN : Math.min(BLOCK_MAX, block.length * 2);
+    block = new Uint8Array(Math.max(capacity, chunk.length));
+    block.set(chunk, 0);
+    const view = block.subarray(0, chunk.length);
+    chunks.push(view);
+    this.block = block;
+    this.blockView = view;
+    this.blockUsed = chunk.length;
+  }
+
+  /** Nothing is buffered: forget the block, so that the next trickle starts small again. */
+  private releaseBlock(): void {
+    this.block = null;
+    this.blockView = null;
   }
 
   /**
@@ -245,6 +295,7 @@ export class FrameDecoder {
     this.head = 0;
     this.offset = 0;
     this.buffered = 0;
+    this.releaseBlock();
     return rest;
   }
 
@@ -263,6 +314,7 @@ export class FrameDecoder {
       this.failed = error instanceof ParseFailed ? error : extensionFailure(error);
       this.chunks = [];
       this.buffered = 0;
+      this.releaseBlock();
       this.assembledPieces = null;
       this.assembledText = "";
       throw this.failed;
@@ -666,6 +718,7 @@ export class FrameDecoder {
         chunks.length = 0;
         this.head = 0;
         offset = 0;
+        if (this.block !== null) this.releaseBlock();
         break;
       }
     }

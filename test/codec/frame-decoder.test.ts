@@ -438,6 +438,68 @@ describe("FrameDecoder: incremental delivery", () => {
     expect(decoder.nextFrame()).toBeNull();
   });
 
+  it("copies small chunks that arrive while bytes wait, and only those", () => {
+    // 4 KiB binary frame: header, then 1,000 bytes (waits for nothing: handed out as a view),
+    // a 10-byte dribble while 2 bytes of a split piece wait (copied), and 2 KiB chunks (views).
+    const payload = new Uint8Array(4096);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+    const bytes = buildFrame({ opcode: Opcode.BINARY, payload, maskKey: KEY });
+    const decoder = new FrameDecoder(SERVER);
+    const header = bytes.slice(0, 8);
+    decoder.receiveBytes(header);
+    expect(decoder.nextFrame()).toBeNull(); // a header alone: no piece yet
+    const first = bytes.slice(8, 1008);
+    decoder.receiveBytes(first); // 8 header bytes were consumed: nothing waits, so kept as is
+    const firstPiece = decoder.nextFrame()!.payload as Uint8Array;
+    expect(firstPiece.buffer).toBe(first.buffer);
+    expectSameBytes(firstPiece, payload.subarray(0, 1000));
+    // Two small chunks in a row: the second arrives while the first waits, and is copied.
+    const a = bytes.slice(1008, 1010);
+    const b = bytes.slice(1010, 1020);
+    const bPristine = b.slice();
+    decoder.receiveBytes(a);
+    decoder.receiveBytes(b);
+    expect(decoder.bufferedAmount).toBe(12);
+    const pieceA = decoder.nextFrame()!.payload as Uint8Array;
+    expectSameBytes(pieceA, payload.subarray(1000, 1002));
+    const pieceB = decoder.nextFrame()!.payload as Uint8Array;
+    expect(pieceB.buffer).not.toBe(b.buffer);
+    expectSameBytes(pieceB, payload.subarray(1002, 1012));
+    expect(b).toEqual(bPristine); // a copied chunk is not unmasked in place
+    // Larger chunks are never copied, even while bytes wait.
+    const c = bytes.slice(1020, 1021);
+    const d = bytes.slice(1021, 1021 + 2048);
+    decoder.receiveBytes(c);
+    decoder.receiveBytes(d);
+    expectSameBytes(decoder.nextFrame()!.payload, payload.subarray(1012, 1013));
+    const pieceD = decoder.nextFrame()!.payload as Uint8Array;
+    expect(pieceD.buffer).toBe(d.buffer);
+    expectSameBytes(pieceD, payload.subarray(1013, 1013 + 2048));
+    decoder.receiveBytes(bytes.slice(1021 + 2048));
+    const last = decoder.nextFrame()!;
+    expectSameBytes(last.payload, payload.subarray(1013 + 2048));
+    expect(last.frameFinished).toBe(true);
+    expect(decoder.bufferedAmount).toBe(0);
+  });
+
+  it("a frame trickled a byte at a time comes out whole and right, in both modes", () => {
+    const payload = new Uint8Array(40_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + 3) & 0xff;
+    for (const assembleMessages of [false, true]) {
+      for (const [, options, bytes] of bothDirections({ opcode: Opcode.BINARY, payload })) {
+        const decoder = new FrameDecoder({ ...options, assembleMessages });
+        const pieces: Uint8Array[] = [];
+        // All but the last byte before reading: every chunk after the first waits.
+        for (let i = 0; i < bytes.length - 1; i++) decoder.receiveBytes(bytes.slice(i, i + 1));
+        decoder.receiveBytes(bytes.slice(-1));
+        for (let frame = decoder.nextFrame(); frame !== null; frame = decoder.nextFrame()) pieces.push(frame.payload as Uint8Array);
+        if (assembleMessages) expect(pieces.length).toBe(1);
+        expectSameBytes(concatBytes(...pieces), payload);
+        expect(decoder.bufferedAmount).toBe(0);
+      }
+    }
+  });
+
   it("reports a message in progress between fragments", () => {
     const decoder = new FrameDecoder(CLIENT);
     decoder.receiveBytes(hex("01 01 61"));
