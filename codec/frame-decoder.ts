@@ -138,12 +138,12 @@ const COALESCE_MAX = 16 * 1024;
 
 /*
  * A received chunk this small that arrives while earlier bytes still wait is copied into a
- * block the decoder owns instead of being kept as it is: each kept array costs ~150 bytes of
+ * block the decoder owns instead of being kept as it is: each kept array costs ~200 bytes of
  * objects whatever its length, so a peer that trickles a frame a byte at a time would otherwise
- * make a connection hold ~150 times what it sent (a 1 MiB message, assembled, ~150 MB). Blocks
+ * make a connection hold ~200 times what it sent (a 256 KiB frame, assembled, 57 MB). Blocks
  * start at BLOCK_MIN and double up to BLOCK_MAX while the trickle lasts; what is held is then
  * within about twice the bytes waiting, plus one block. Larger chunks are kept uncopied: their
- * overhead is under 15% of their size.
+ * overhead is at most ~20% of their size.
  */
 const SMALL_CHUNK_MAX = 1024;
 const BLOCK_MIN = 256;

@@ -221,7 +221,7 @@ describe.each(ROLES)("frames, %s receiving", (role) => {
 
   it("assembleMessages: a 256 KiB frame in 1-byte chunks is held as its bytes, not as 262,154 arrays", () => {
     // Assembling holds a frame until its last byte; kept as received, each 1-byte chunk would
-    // cost ~150 bytes of objects (~40 MiB here). Small chunks are copied into blocks instead.
+    // cost ~200 bytes of objects (57 MB here). Small chunks are copied into blocks instead.
     const { conn } = open(role, { options: { assembleMessages: true } });
     const payload = new Uint8Array(MiB / 4).fill(0x62);
     const wire = peerFrame(role, { opcode: OP.BINARY, payload });
@@ -277,7 +277,7 @@ describe.each(ROLES)("frames, %s receiving", (role) => {
   it("an unfinished control frame holds at most its 125 bytes", () => {
     // Fed a byte at a time, a ping one byte short of complete must cost a connection no more
     // than its payload and some bookkeeping — not the 129 one-byte arrays it arrived in (each
-    // ~100 bytes of heap). Measured over many connections, so that the JS heap's own noise
+    // ~200 bytes of objects). Measured over many connections, so that the JS heap's own noise
     // (feedback vectors, the test runner) averages out of the per-connection figure.
     const count = 2000;
     const ping = peerFrame(role, { opcode: OP.PING, payload: new Uint8Array(125).fill(0x70) });
