@@ -11,6 +11,8 @@
  *   extensions?: readonly Extension[]; // the enabled extensions, in negotiation order
  *   masker?: Masker;         // default: getMasker() when the decoder is created
  *   assembleMessages?: boolean; // one Frame per data message, its payload joined (default false)
+ *   memory?: MemoryAccount;  // reserve what is kept for incomplete messages (1013 when refused)
+ *   workQuantum?: number;    // most payload bytes one nextFrame() call works through (default Infinity)
  * }
  * class FrameDecoder {
  *   constructor(options: FrameDecoderOptions);
@@ -20,6 +22,8 @@
  *   get failure(): ParseFailed | null;      // set once a ParseFailed was thrown
  *   get messageInProgress(): boolean;       // a data message has started and not finished
  *   takeUnconsumed(): Uint8Array[];         // hands over (and forgets) the unparsed bytes
+ *   get workPending(): boolean;             // the last nextFrame() stopped at workQuantum: call again
+ *   dispose(): void;                        // forget everything held, give its memory back
  * }
  * ```
  *
@@ -53,6 +57,7 @@ import { type ClosePayload, type Frame, Opcode, ParseFailed, type RsvBits } from
 import { allocateFilled, concatBytes } from "./bytes.js";
 import { getMasker, isStandardMasker, type Masker } from "./mask.js";
 import { decodeShortAsciiMasked, Utf8StreamDecoder } from "./utf8.js";
+import type { MemoryAccount } from "./memory-budget.js";
 
 export interface FrameDecoderOptions {
   /** We are the client: the server must not mask; a server requires masked frames (RFC 6455 §5.1). */
@@ -75,7 +80,33 @@ export interface FrameDecoderOptions {
    * arrive (see the module comment). Default false.
    */
   assembleMessages?: boolean;
+  /**
+   * The connection's share of a memory budget (see ./memory-budget.ts). Before the decoder keeps
+   * bytes for an incomplete frame or message — received bytes, joined or inflated payload, plus
+   * HELD_ARRAY_OVERHEAD per kept array — it reserves them; when the budget refuses, the
+   * connection fails with 1013 (Try Again Later) and the bytes are not kept.
+   */
+  memory?: MemoryAccount;
+  /**
+   * Most payload bytes (received, plus what extensions produce from them) one `nextFrame()`
+   * call works through before it returns; it then returns null with `workPending` true, so
+   * that a driver sharing a thread can serve other connections first. With extensions, their
+   * inbound hooks are handed at most workQuantum / 1024 received bytes at a time (DEFLATE
+   * inflates at most ~1032:1), so one hook call stays within about one quantum as well.
+   * Default Infinity: a call works until it has a frame or needs more bytes.
+   */
+  workQuantum?: number;
 }
+
+/*
+ * What each array the decoder keeps is charged beyond its bytes: the typed array and its
+ * backing store cost about 200 bytes of objects whatever the length (see SMALL_CHUNK_MAX), so a
+ * message of endless tiny fragments is paid for in what it really costs.
+ */
+export const HELD_ARRAY_OVERHEAD = 200;
+
+/** Smallest piece handed to extensions under a work quantum. */
+const EXTENSION_PIECE_MIN = 256;
 
 const EMPTY = new Uint8Array(0);
 
@@ -209,7 +240,16 @@ export class FrameDecoder {
   private utf8: Utf8StreamDecoder | null = null;
   /** Assembling: the message's data so far (binary pieces, or the text decoded so far). */
   private assembledPieces: Uint8Array[] | null = null;
+  private assembledBytes = 0;
   private assembledText = "";
+
+  // Bounded work (see FrameDecoderOptions.workQuantum and .memory).
+  private readonly memory: MemoryAccount | null;
+  private readonly workQuantum: number;
+  /** Most received bytes handed to extensions at once (Infinity without a work quantum). */
+  private readonly extensionPieceMax: number;
+  private workDone = 0;
+  private stoppedForWork = false;
 
   constructor(options: FrameDecoderOptions) {
     this.client = options.client;
@@ -222,6 +262,31 @@ export class FrameDecoder {
     this.inlineUnmask = isStandardMasker(this.masker);
     this.assemble = options.assembleMessages === true;
     this.wholeFrames = this.assemble && this.extensions === null;
+    this.memory = options.memory ?? null;
+    this.workQuantum = options.workQuantum ?? Infinity;
+    this.extensionPieceMax =
+      this.extensions === null || !Number.isFinite(this.workQuantum)
+        ? Infinity
+        : Math.max(EXTENSION_PIECE_MIN, Math.floor(this.workQuantum / 1024));
+  }
+
+  /** The last `nextFrame()` stopped at the work quantum with work left: call it again. */
+  get workPending(): boolean {
+    return this.stoppedForWork;
+  }
+
+  /** Forget every byte held (the connection is over) and give its memory back. */
+  dispose(): void {
+    this.chunks = [];
+    this.head = 0;
+    this.offset = 0;
+    this.buffered = 0;
+    this.releaseBlock();
+    this.assembledPieces = null;
+    this.assembledBytes = 0;
+    this.assembledText = "";
+    this.stoppedForWork = false;
+    this.memory?.releaseAll();
   }
 
   /** Received bytes not yet turned into frames. */
@@ -246,9 +311,40 @@ export class FrameDecoder {
   receiveBytes(chunk: Uint8Array): void {
     if (this.failed !== null) throw this.failed;
     if (chunk.length === 0) return;
+    if (this.memory !== null && !this.memory.reserve(chunk.length + HELD_ARRAY_OVERHEAD)) {
+      // Refused before it is kept; nextFrame() reports the failure.
+      this.failWith(this.overBudget());
+      return;
+    }
     if (chunk.length <= SMALL_CHUNK_MAX && this.buffered > 0) this.appendSmall(chunk);
     else this.chunks.push(chunk);
     this.buffered += chunk.length;
+  }
+
+  private overBudget(): ParseFailed {
+    return new ParseFailed("the server's memory for incomplete messages is used up (maxBufferedBytes): try again later", 1013);
+  }
+
+  /** Die of `failure`: drop everything held (see nextFrame). */
+  private failWith(failure: ParseFailed): void {
+    this.failed = failure;
+    this.dispose();
+  }
+
+  /**
+   * Bring the memory reservation in line with what is held now: received bytes, the message
+   * assembled so far, and HELD_ARRAY_OVERHEAD per kept array. Received bytes were reserved as
+   * they came; what grows here is joined or inflated payload, whose growth extensions were
+   * already told to stay within (applyExtensions).
+   */
+  private settleMemory(): void {
+    const memory = this.memory!;
+    const entries = this.chunks.length - this.head;
+    const pieces = this.assembledPieces === null ? 0 : this.assembledPieces.length;
+    const held = this.buffered + this.assembledBytes + this.assembledText.length + (entries + pieces) * HELD_ARRAY_OVERHEAD;
+    const reserved = memory.held;
+    if (held < reserved) memory.release(reserved - held);
+    else if (held > reserved && !memory.reserve(held - reserved)) throw this.overBudget();
   }
 
   /** Queues a small chunk by copying it into the decoder's block (see SMALL_CHUNK_MAX). */
@@ -296,27 +392,38 @@ export class FrameDecoder {
     this.offset = 0;
     this.buffered = 0;
     this.releaseBlock();
+    // What is held now is at most what was reserved: this only gives memory back.
+    if (this.memory !== null) this.settleMemory();
     return rest;
   }
 
   /** The next frame or piece of one, or null until more bytes arrive. */
   nextFrame(): Frame | null {
     if (this.failed !== null) throw this.failed;
+    this.stoppedForWork = false;
+    this.workDone = 0;
     try {
+      let frame: Frame | null | undefined;
       for (;;) {
-        if (this.state === READ_HEADER && !this.readHeader()) return null;
-        const frame = this.opcode >= 0x8 ? this.readControlPayload() : this.readDataPayload();
-        // A data piece that decoded to nothing (the bytes of an unfinished code point) is not
-        // worth an event; read on if more bytes are buffered.
-        if (frame !== undefined) return frame;
+        if (this.state === READ_HEADER && !this.readHeader()) {
+          frame = null;
+          break;
+        }
+        frame = this.opcode >= 0x8 ? this.readControlPayload() : this.readDataPayload();
+        // A data piece that decoded to nothing (the bytes of an unfinished code point), or one
+        // kept for an assembled message, is not worth an event; read on if more bytes are
+        // buffered, unless this call has done its quantum of work.
+        if (frame !== undefined) break;
+        if (this.workDone >= this.workQuantum && this.buffered > 0) {
+          this.stoppedForWork = true;
+          frame = null;
+          break;
+        }
       }
+      if (this.memory !== null) this.settleMemory();
+      return frame;
     } catch (error) {
-      this.failed = error instanceof ParseFailed ? error : extensionFailure(error);
-      this.chunks = [];
-      this.buffered = 0;
-      this.releaseBlock();
-      this.assembledPieces = null;
-      this.assembledText = "";
+      this.failWith(error instanceof ParseFailed ? error : extensionFailure(error));
       throw this.failed;
     }
   }
@@ -467,7 +574,9 @@ export class FrameDecoder {
 
   /** The next piece of a data frame: a Frame, null when no bytes are buffered, undefined to read on. */
   private readDataPayload(): Frame | null | undefined {
-    const remaining = this.payloadRemaining;
+    const frameRemaining = this.payloadRemaining;
+    // Under a work quantum, extensions get the payload in bounded pieces (see workQuantum).
+    const remaining = frameRemaining <= this.extensionPieceMax ? frameRemaining : this.extensionPieceMax;
     let piece: Uint8Array;
     if (remaining === 0) {
       piece = EMPTY;
@@ -491,9 +600,9 @@ export class FrameDecoder {
           }
         }
         piece = this.takeContiguous(chunk, start, remaining);
-      } else if (this.buffered >= remaining && (remaining <= COALESCE_MAX || this.wholeFrames)) {
+      } else if (this.buffered >= remaining && (remaining <= COALESCE_MAX || this.holdsWholeFrames())) {
         piece = this.takeWhole(remaining);
-      } else if (this.wholeFrames) {
+      } else if (this.holdsWholeFrames()) {
         // Held as received until the frame is complete: bounded, since without extensions the
         // message's announced size was checked against maxMessageSize in its header.
         return null;
@@ -514,22 +623,40 @@ export class FrameDecoder {
       if (this.assemble) {
         if (!messageFinished) {
           this.assembledText += text;
+          this.workDone += piece.length + data.length;
           return undefined;
         }
         return new DecodedFrame(TEXT, this.takeAssembledText(text), true, true);
       }
-      if (text.length === 0 && !frameFinished) return undefined;
+      if (text.length === 0 && !frameFinished) {
+        this.workDone += piece.length;
+        return undefined;
+      }
       return new DecodedFrame(TEXT, text, frameFinished, messageFinished);
     }
     if (this.assemble) {
       if (!messageFinished) {
-        if (data.length > 0) (this.assembledPieces ??= []).push(data);
+        if (data.length > 0) {
+          (this.assembledPieces ??= []).push(data);
+          this.assembledBytes += data.length;
+        }
+        this.workDone += piece.length + data.length;
         return undefined;
       }
       return new DecodedFrame(BINARY, this.takeAssembledBytes(data), true, true);
     }
     if (data.length === 0 && !frameFinished) return undefined;
     return new DecodedFrame(BINARY, data, frameFinished, messageFinished);
+  }
+
+  /**
+   * Assembling binary without extensions: a frame's payload is held until all of it is here
+   * (one unmasking copy). Text is not held: its pieces are decoded as they arrive, so invalid
+   * UTF-8 fails the connection as soon as its bytes arrive (RFC 6455 §8.1; Autobahn 6.4.3–4),
+   * and the decoded strings are joined at the end.
+   */
+  private holdsWholeFrames(): boolean {
+    return this.wholeFrames && this.messageOpcode !== TEXT;
   }
 
   /** The assembled text message ending with `last`; the assembly starts over. */
@@ -544,14 +671,30 @@ export class FrameDecoder {
     const pieces = this.assembledPieces;
     if (pieces === null) return last;
     this.assembledPieces = null;
+    this.assembledBytes = 0;
     if (last.length > 0) pieces.push(last);
     return concatBytes(pieces);
   }
 
-  /** Runs a data piece through the extensions' inbound hooks and counts it against the limit. */
+  /**
+   * Runs a data piece through the extensions' inbound hooks and counts it against the limit.
+   * When an assembled message's output would outgrow the memory budget before maxMessageSize,
+   * the hooks are held to what the budget has left, and passing it fails with 1013.
+   */
   private applyExtensions(piece: Uint8Array, frameFinished: boolean): Uint8Array {
+    const sizeBudget = this.maxMessageSize - this.messageSize;
+    const room = this.assemble && this.memory !== null ? this.memory.available - HELD_ARRAY_OVERHEAD : Infinity;
+    if (room >= sizeBudget) return this.applyExtensionsWithin(piece, frameFinished, sizeBudget);
+    try {
+      return this.applyExtensionsWithin(piece, frameFinished, room);
+    } catch (error) {
+      if (error instanceof ParseFailed && error.code === 1009) throw this.overBudget();
+      throw error;
+    }
+  }
+
+  private applyExtensionsWithin(piece: Uint8Array, frameFinished: boolean, budget: number): Uint8Array {
     const extensions = this.extensions!;
-    const budget = this.maxMessageSize - this.messageSize;
     let data = piece;
     if (data.length > 0) data = this.inboundThrough(extensions, 0, data, budget);
     if (frameFinished) {

@@ -28,6 +28,7 @@ import {
 import type { Extension } from "../codec/extension.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../codec/frame.js";
 import { FrameDecoder } from "../codec/frame-decoder.js";
+import type { MemoryBudget } from "../codec/memory-budget.js";
 import { FrameEncoder } from "../codec/frame-encoder.js";
 import type { Headers } from "../codec/headers.js";
 import { appendList, extensionName } from "../codec/header-lists.js";
@@ -107,6 +108,14 @@ export interface ProtocolCoreOptions {
    * The handshake's negotiation is replayed on it. Used only when restoring.
    */
   restoreExtension?: (name: string) => Extension;
+  /**
+   * A memory budget shared with other connections: what this one keeps for incomplete messages
+   * is reserved from it first, and a message that would exceed it fails the connection with
+   * 1013 (see codec/memory-budget.ts). Not persisted.
+   */
+  memoryBudget?: MemoryBudget;
+  /** Most payload bytes one frame read works through (see FrameDecoderOptions.workQuantum). Not persisted. */
+  workQuantum?: number;
 }
 
 /**
@@ -171,6 +180,8 @@ export class ProtocolCore {
   readonly assembleMessages: boolean;
   private readonly maxHandshakeHeadSize: number | undefined;
   private readonly frameTrace: FrameTrace | null;
+  private readonly memoryBudget: MemoryBudget | undefined;
+  private readonly workQuantum: number | undefined;
 
   // Input. Before OPEN, bytes wait in `heldInput`; from OPEN on they go straight to the decoder.
   private heldInput: Uint8Array[] = [];
@@ -204,6 +215,8 @@ export class ProtocolCore {
     this.assembleMessages = options.assembleMessages === true;
     this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
     this.frameTrace = options.frameTrace ?? null;
+    this.memoryBudget = options.memoryBudget;
+    this.workQuantum = options.workQuantum;
     this.readsOutsideActor = options.readInputInActor === false;
     this.framesOnly = options.framesOnly !== undefined;
     if (options.framesOnly !== undefined) {
@@ -239,6 +252,26 @@ export class ProtocolCore {
   /** True once `receive(null)` was called. */
   get eof(): boolean {
     return this.eofReceived;
+  }
+
+  /**
+   * Bytes of a frame or data message that has started arriving and is not complete are held
+   * (what a message timeout bounds). False before OPEN and once reading is over.
+   */
+  get messageInProgress(): boolean {
+    const decoder = this.decoder;
+    return decoder !== null && decoder.failure === null && (decoder.messageInProgress || decoder.bufferedAmount > 0);
+  }
+
+  /** The last frame read stopped at the work quantum with input left: read again. */
+  get workPending(): boolean {
+    return this.decoder !== null && this.decoder.workPending;
+  }
+
+  /** Drop every byte held for frames not yet read (the connection is over for its driver). */
+  releaseInput(): void {
+    this.heldInput.length = 0;
+    this.decoder?.dispose();
   }
 
   /**
@@ -310,7 +343,7 @@ export class ProtocolCore {
       return new CloseConnection({ code: error.code, reason: error.message });
     }
     if (frame === null) {
-      if (!this.eofReceived) return null;
+      if (!this.eofReceived || decoder.workPending) return null;
       // RFC 6455 §7.1.5: the transport closed without a close frame: code 1006.
       this.transition = EOF;
       return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
@@ -433,6 +466,7 @@ export class ProtocolCore {
 
   private discardInput(): void {
     this.heldInput.length = 0;
+    this.decoder?.dispose();
     this.decoder = null;
   }
 
@@ -445,6 +479,8 @@ export class ProtocolCore {
       maxFragments: this.maxFragments,
       extensions: enabled,
       assembleMessages: this.assembleMessages,
+      memory: this.memoryBudget?.account(),
+      workQuantum: this.workQuantum,
     });
     this.encoder = new FrameEncoder({ client: this.client, extensions: enabled });
     for (const chunk of this.heldInput) this.decoder.receiveBytes(chunk);

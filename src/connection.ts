@@ -31,6 +31,7 @@ import { compiledState, ConnectionRunner, type CompiledState } from "../machines
 import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
 import type { Extension } from "../codec/extension.js";
 import type { Headers } from "../codec/headers.js";
+import type { MemoryBudget } from "../codec/memory-budget.js";
 import { ConnectionState, ConnectionType } from "./constants.js";
 import { LocalProtocolError, type ProtocolError } from "./errors.js";
 import { Event, Message, Ping, Pong } from "./events.js";
@@ -73,6 +74,19 @@ export interface ConnectionOptions {
    * configured as the original, e.g. `() => new PerMessageDeflate(options)`.
    */
   restoreExtension?: (name: string) => Extension;
+  /**
+   * A memory budget shared by several connections (a server's): what this connection keeps for
+   * incomplete messages — received bytes, joined and decompressed payload, a fixed overhead per
+   * kept array — is reserved from it before it is kept, and a message that would go over it
+   * fails the connection with close code 1013 (Try Again Later). See the README's "Limits".
+   */
+  memoryBudget?: MemoryBudget;
+  /**
+   * Most payload bytes (received, plus decompressed) one step of `events()` works through
+   * before `events()` ends with `workPending` true, so that a driver serving many connections
+   * on one thread can serve the others before calling `events()` again. Default: no limit.
+   */
+  workQuantum?: number;
 }
 
 export interface FramesOnlyOptions extends ConnectionOptions {
@@ -119,6 +133,8 @@ abstract class ConnectionEndpoint {
       frameTrace: options.frameTrace,
       readInputInActor: false,
       restoreExtension: options.restoreExtension,
+      memoryBudget: options.memoryBudget,
+      workQuantum: options.workQuantum,
       framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
     };
     if (options.inspect !== undefined || options.snapshot !== undefined) {
@@ -156,6 +172,7 @@ abstract class ConnectionEndpoint {
     this.actorRef = actor;
     actor.subscribe((snapshot) => {
       this.lifecycle = compiledState(snapshot.value);
+      if (this.lifecycle.topLevel === ConnectionState.CLOSED) this.core.releaseInput();
     });
     actor.on("ws.output", (emitted) => this.collect(emitted));
     actor.on("ws.error", (emitted) => this.collect(emitted));
@@ -175,6 +192,8 @@ abstract class ConnectionEndpoint {
     if (runner !== null) {
       runner.send(event);
       this.lifecycle = runner.state;
+      // Nothing more will be read: what is held for unread frames goes (and its memory budget).
+      if (this.lifecycle.topLevel === ConnectionState.CLOSED) this.core.releaseInput();
     } else {
       this.actorRef!.send(event);
     }
@@ -192,6 +211,22 @@ abstract class ConnectionEndpoint {
   /** Where the connection is in its lifecycle: the statechart's top-level state. */
   get state(): ConnectionState {
     return this.lifecycle.topLevel;
+  }
+
+  /**
+   * A frame or data message has started arriving and is not complete yet: what a driver's
+   * message timeout bounds (a peer trickling a message, or stopping half-way).
+   */
+  get messageInProgress(): boolean {
+    return this.core.messageInProgress;
+  }
+
+  /**
+   * `events()` ended because it did its `workQuantum`, not because it ran out of input: call
+   * `events()` again (after serving other connections) to go on.
+   */
+  get workPending(): boolean {
+    return this.core.workPending;
   }
 
   /**

@@ -23,3 +23,4 @@ export { pakoEngine, InflateError, type DeflateEngine, type Deflater, type Infla
 export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";
 export type { Headers } from "../codec/headers.js";
+export { MemoryBudget, MemoryAccount } from "../codec/memory-budget.js";

@@ -196,7 +196,10 @@ class PakoInflater implements Inflater {
     let produced = 0;
     if (data.length > 0) produced = this.run(data, Z_SYNC_FLUSH, budget, out, produced);
     if (end) {
-      if (!this.fresh) {
+      // A sender that did not remove the sync-flush octets (RFC 7692 §7.2.1 says it "MUST",
+      // but zlib, ws and wsproto decode such messages) ends its message on a block boundary
+      // already; the octets appended after it would start a stored block that never ends.
+      if (!this.fresh && !this.endsOnBoundary()) {
         this.atBoundary = false;
         this.run(SYNC_FLUSH_TRAILER, Z_BLOCK, budget, out, produced);
         if (!this.atBoundary) {
@@ -206,6 +209,11 @@ class PakoInflater implements Inflater {
       this.fresh = true;
     }
     return out;
+  }
+
+  /** The inflater waits for a block header: the input so far ended exactly after a block. */
+  private endsOnBoundary(): boolean {
+    return (this.strm.data_type & 128) !== 0;
   }
 
   private run(input: Uint8Array, flush: typeof Z_SYNC_FLUSH | typeof Z_BLOCK, budget: number, out: Uint8Array[], produced: number): number {

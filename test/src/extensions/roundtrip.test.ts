@@ -13,6 +13,7 @@ import {
   Z_FINISH,
   Z_SYNC_FLUSH,
 } from "pako";
+import * as zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { NO_RSV_BITS, Opcode, ParseFailed } from "../../../codec/frame.js";
 import { PerMessageDeflate, type PerMessageDeflateOptions } from "../../../src/extensions/permessage-deflate.js";
@@ -462,9 +463,10 @@ describe("corrupt data fails the connection with 1007", () => {
     expectParseFailed(() => dec.receive([compressedFrame(hex("f2 48 cd c9"))]), 1007);
   });
 
-  it("a message that kept its 00 00 ff ff (not stripped)", () => {
+  it("a block cut short by the next message is still refused, whatever its tail", () => {
     const { dec } = receiver();
-    expectParseFailed(() => dec.receive([compressedFrame(hex("f2 48 cd c9 c9 07 00 00 00 ff ff"))]), 1007, "block boundary");
+    // "Hello" cut short in its block, then the 00 00 ff ff that a stripped tail would need.
+    expectParseFailed(() => dec.receive([compressedFrame(hex("f2 48 cd c9 00 00 ff ff"))]), 1007);
   });
 
   it("a peer that refers beyond the negotiated window", () => {
@@ -502,5 +504,23 @@ describe("the size budget (maxMessageSize) fails with 1009", () => {
     new HookDecoder(server, 0).receive(sendMessage(client, Opcode.BINARY, [new Uint8Array(0)]));
     const other = negotiate({ threshold: 0 }, {});
     expectParseFailed(() => new HookDecoder(other.server, 0).receive(sendMessage(other.client, Opcode.BINARY, [Uint8Array.of(1)])), 1009);
+  });
+});
+
+describe("a peer that keeps the 00 00 ff ff tail (zlib, ws and wsproto decode it)", () => {
+  // The frame from a server that does not strip the sync-flush octets (RFC 7692 §7.2.1).
+  const keptTail = hex("f2 48 cd c9 c9 d7 51 f0 40 a1 52 52 d3 72 12 4b 52 15 01 00 00 00 ff ff");
+
+  it("decodes the message, in any piece size, and the messages after it", () => {
+    for (const pieceSize of [Number.POSITIVE_INFINITY, 1, 3, 7]) {
+      const { client, server } = negotiate({}, {});
+      const dec = new HookDecoder(client, Number.POSITIVE_INFINITY, pieceSize);
+      dec.receive([compressedFrame(keptTail), ...sendMessage(server, Opcode.TEXT, [new TextEncoder().encode("after, with context")])]);
+      expect(dec.messages.map((message) => new TextDecoder().decode(message.data))).toEqual(["Hello, Hello, Hello, deflate!", "after, with context"]);
+    }
+  });
+
+  it("matches node:zlib's own decoding of it", () => {
+    expect(zlib.inflateRawSync(keptTail, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString()).toBe("Hello, Hello, Hello, deflate!");
   });
 });
