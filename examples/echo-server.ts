@@ -1,10 +1,12 @@
 /**
- * `npm run echo-server -- [--port N] [--host H] [--no-deflate] [--max-message-size BYTES]`:
+ * `npm run echo-server -- [--port N] [--host H] [--no-deflate] [--max-message-size BYTES]`
+ * (default: the library's maxMessageSize, 64 MiB; the server's other limits keep their defaults):
  * an echo server on wsmachine/node. Prints `listening ws://HOST:PORT/` once it accepts
  * connections, then echoes every text and binary message, answers pings (automatically),
  * completes closing handshakes (echoing the client's code), and runs until SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
+import { DEFAULT_MAX_MESSAGE_SIZE } from "../src/constants.js";
 import { createWebSocketServer } from "../src/node/index.js";
 
 const { values } = parseArgs({
@@ -12,7 +14,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "9001" },
     host: { type: "string", default: "127.0.0.1" },
     "no-deflate": { type: "boolean", default: false },
-    "max-message-size": { type: "string", default: String(256 * 1024 * 1024) },
+    "max-message-size": { type: "string", default: String(DEFAULT_MAX_MESSAGE_SIZE) },
   },
 });
 

@@ -7,7 +7,7 @@ import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { Request } from "../events.js";
 import type { PerMessageDeflateOptions } from "../index.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
-import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
+import { WebSocketEndpoint, whenOpen, WORK_QUANTUM, type EndpointOptions } from "./endpoint.js";
 
 export interface ConnectOptions
   extends Omit<EndpointOptions, "handleRequest">,
@@ -53,6 +53,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
     // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
     assembleMessages: true,
+    // Bounded steps: a huge or highly compressed message does not hold up the event loop.
+    workQuantum: WORK_QUANTUM,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
   });

@@ -14,6 +14,20 @@
  * after which the socket is destroyed. A peer that breaks the protocol gets a close frame with
  * the core's code (1002, 1007, 1009, …) and the TCP connection is ended at once (§7.1.7).
  *
+ * A peer's timing cannot crash the process: `send`, `sendFragment`, `ping`, `pong` and `close`
+ * return false, doing nothing, when the connection can no longer do what they ask (not open
+ * yet, closing, closed). Only a wrong argument throws.
+ *
+ * Once nothing more will be read (a rejection or a close frame for a failure was sent, the
+ * closing handshake completed), the endpoint stops reading the socket: Node then reads at most
+ * one more buffer (64 KiB), which is enough to see a polite peer's FIN, and a peer that keeps
+ * writing meets TCP backpressure until `closeTimeout` destroys the socket.
+ *
+ * Bounded work: received data is processed in slices of about SLICE_MILLISECONDS, and the
+ * connection's decoder works through at most WORK_QUANTUM bytes (received or inflated) per
+ * step, yielding to the event loop in between (setImmediate), so that one connection's huge or
+ * highly compressed message does not hold up every other connection.
+ *
  * Backpressure: reading stops (`socket.pause()`) while a 'message' listener's promise is
  * pending, while more than `highWaterMark` bytes wait in the socket's write buffer, while a
  * server's `handleRequest` decision is pending, and between `pause()` and `resume()`. Already
@@ -40,6 +54,7 @@ import {
   Ping,
   Pong,
   RejectConnection,
+  Message,
   RejectData,
   Request,
   TextMessage,
@@ -47,6 +62,9 @@ import {
 } from "../events.js";
 import { ConnectionClosedError, HandshakeRejectedError, PeerProtocolError, TimeoutError } from "./errors.js";
 import { concatBytes } from "../../codec/bytes.js";
+import { buildClosePayload } from "../../codec/close.js";
+import type { MemoryAccount, MemoryBudget } from "../../codec/memory-budget.js";
+import { Watchdog, type WatchdogLimits } from "./watchdog.js";
 
 /** A server's answer to an upgrade request. */
 export type HandshakeDecision =
@@ -79,6 +97,25 @@ export interface EndpointOptions {
   highWaterMark?: number;
   /** Server: the decision on the upgrade request (default: accept, no subprotocol, no extensions). */
   handleRequest?: RequestHandler;
+  /**
+   * Milliseconds without a byte from the peer, once open, after which the connection is closed
+   * with 1001 (0: never; the default, except on servers: see ServerOptions).
+   */
+  idleTimeout?: number;
+  /**
+   * Milliseconds without a byte from the peer after which a ping is sent (0: never). Its pong,
+   * like any byte, counts as activity, so a live but quiet peer survives `idleTimeout`.
+   */
+  pingInterval?: number;
+  /** Milliseconds a frame or data message may take to arrive once it started; past it: close 1008 (0: no limit). */
+  messageTimeout?: number;
+  /**
+   * A memory budget shared with other endpoints (a server's `maxBufferedBytes`): output queued
+   * beyond `highWaterMark` is reserved from it, and a write that cannot be fails the connection
+   * with 1013. What the connection holds for incomplete messages is reserved from the budget given
+   * to the `WSConnection` (ConnectionOptions.memoryBudget), normally the same one.
+   */
+  memoryBudget?: MemoryBudget;
 }
 
 /** How the connection ended, as the 'close' event and `closed` report it. */
@@ -118,6 +155,18 @@ const DEFAULT_CLOSE_TIMEOUT = 5_000;
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
 const ABNORMAL = 1006;
+const GOING_AWAY = 1001;
+const POLICY_VIOLATION = 1008;
+const TRY_AGAIN_LATER = 1013;
+/** Bytes read and dropped after reading stopped, before the socket is left to fill (see stopReading). */
+const DISCARD_LIMIT = 16 * 1024;
+/** How long one pump may hand out events before it yields to the event loop. */
+const SLICE_MILLISECONDS = 4;
+/**
+ * Bytes (received or inflated) the decoder works through per step for connections made by this
+ * entry (ConnectionOptions.workQuantum): about a millisecond of inflating.
+ */
+export const WORK_QUANTUM = 256 * 1024;
 const EMPTY = new Uint8Array(0);
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -188,6 +237,18 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   private handshakeTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
 
+  // Bounds (see the header comment).
+  private readonly watchdogLimits: WatchdogLimits;
+  private watchdog: Watchdog | null = null;
+  /** Nothing more will be read: the socket stays paused; what still arrives is dropped. */
+  private readingStopped = false;
+  private discardedAfterStop = 0;
+  /** A slice of work was cut short: the rest runs on the next turn of the event loop. */
+  private sliceScheduled = false;
+  private messagesCompleted = 0;
+  /** Output queued beyond highWaterMark, charged to the memory budget. */
+  private readonly outputAccount: MemoryAccount | null;
+
   constructor(socket: Duplex, connection: WSConnection, options: EndpointOptions = {}) {
     super();
     this.socket = socket;
@@ -199,6 +260,12 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.handleRequest = options.handleRequest ?? null;
     this.awaitMessageListeners = options.awaitMessageListeners ?? true;
+    this.watchdogLimits = {
+      idleTimeout: options.idleTimeout ?? 0,
+      pingInterval: options.pingInterval ?? 0,
+      messageTimeout: options.messageTimeout ?? 0,
+    };
+    this.outputAccount = options.memoryBudget?.account() ?? null;
     this.lastState = connection.state;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -257,9 +324,12 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   }
 
   /**
-   * Send a whole message: a string as text, bytes as binary. Returns false when the socket's
-   * buffer is full (wait for 'drain' before sending much more) or the socket is gone. Throws
-   * LocalProtocolError when the connection cannot send messages (not OPEN).
+   * Send a whole message: a string as text, bytes as binary. Returns false when the message was
+   * not sent because the connection cannot send any more (not open yet, or closing: our close
+   * frame is out, or the socket is gone), and also when it was queued but the socket's buffer
+   * is over `highWaterMark` (wait for 'drain' before sending much more): `state` tells which.
+   * Never throws because of the connection's state or the peer's timing; throws TypeError for
+   * data that is neither a string nor a Uint8Array.
    */
   send(data: string | Uint8Array): boolean {
     return this.sendFragment(data, true);
@@ -274,39 +344,60 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     if (typeof data === "string") event = new TextMessage({ data, messageFinished: final });
     else if (data instanceof Uint8Array) event = new BytesMessage({ data, messageFinished: final });
     else throw new TypeError(`send() takes a string or a Uint8Array, not ${typeof data}`);
+    if (!this.canSendData()) return false;
     return this.write(this.connection.send(event));
   }
 
+  /** Send a ping (a string is sent as its UTF-8 bytes); false, doing nothing, when not open (see `send`). */
   ping(payload: string | Uint8Array = EMPTY): boolean {
-    return this.write(this.connection.send(new Ping({ payload: toBytes(payload) })));
+    const event = new Ping({ payload: toBytes(payload) });
+    if (!this.canSendData()) return false;
+    return this.write(this.connection.send(event));
   }
 
+  /** Send an unsolicited pong (a heartbeat); false, doing nothing, when not open (see `send`). */
   pong(payload: string | Uint8Array = EMPTY): boolean {
-    return this.write(this.connection.send(new Pong({ payload: toBytes(payload) })));
+    const event = new Pong({ payload: toBytes(payload) });
+    if (!this.canSendData()) return false;
+    return this.write(this.connection.send(event));
   }
 
   /**
-   * Start (or, after the peer's close with `autoCloseReply` off, finish) the closing handshake.
-   * Before the connection is open this aborts it (the socket is destroyed). Does nothing once
-   * a close frame was sent. Throws LocalProtocolError for a code the RFC forbids on the wire.
+   * Start (or, after the peer's close with `autoCloseReply` off, finish) the closing handshake;
+   * true when a close frame was sent. Before the connection is open this aborts it (the socket
+   * is destroyed; true). Returns false, doing nothing, once a close frame was sent or the
+   * connection is over. Throws LocalProtocolError only for a code or reason the RFC forbids on
+   * the wire (RFC 6455 §7.4), whatever the state.
    */
-  close(code: number = 1000, reason?: string): void {
+  close(code: number = 1000, reason?: string): boolean {
+    // The caller's mistake is refused in every state (1005 is the empty close frame's code).
+    if (code !== 1005) buildClosePayload(code, reason ?? "");
+    const event = new CloseConnection({ code, reason: reason ?? null });
     const state = this.connection.state;
     if (state === ConnectionState.OPEN || state === ConnectionState.REMOTE_CLOSING) {
-      if (this.closeFrameSent) return;
-      const bytes = this.connection.send(new CloseConnection({ code, reason: reason ?? null }));
+      if (this.closeFrameSent || this.failed) return false;
+      const bytes = this.connection.send(event);
       this.closeFrameSent = true;
-      this.write(bytes);
+      this.watchdog?.stop();
+      this.write(bytes, true);
       this.noteState();
       if (this.connection.state !== ConnectionState.CLOSED) this.startCloseTimer();
       // Reading may have been stopped (a pending listener, a full write buffer): it goes on now,
       // since the peer's close frame must be read. The pump also closes TCP once CLOSED.
       this.pump();
-      return;
+      return true;
     }
     if (state === ConnectionState.CONNECTING || state === ConnectionState.REJECTING) {
+      if (this.socket.destroyed) return false;
       this.socket.destroy();
+      return true;
     }
+    return false;
+  }
+
+  /** Messages, pings and pongs may be sent: open, our close frame not out, the socket writable. */
+  private canSendData(): boolean {
+    return this.connection.state === ConnectionState.OPEN && !this.closeFrameSent && !this.failed && this.socket.writable;
   }
 
   /**
@@ -338,7 +429,12 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   // -- socket events ----------------------------------------------------------------------------
 
   private readonly onData = (chunk: Uint8Array): void => {
-    // After the end, the peer's bytes mean nothing (RFC 6455 §7.1.1: nothing after the close).
+    // After the end, the peer's bytes mean nothing (RFC 6455 §7.1.1: nothing after the close),
+    // and once reading stopped, what Node still read before pausing is dropped.
+    if (this.readingStopped) {
+      this.discardedAfterStop += chunk.length;
+      return;
+    }
     if (this.connection.state === ConnectionState.CLOSED) return;
     try {
       this.connection.receiveData(chunk);
@@ -351,6 +447,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     }
     this.noteState();
     this.pump();
+    this.watchdog?.activity();
   };
 
   private readonly onEnd = (): void => {
@@ -372,6 +469,8 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   };
 
   private readonly onDrain = (): void => {
+    // The write buffer is empty: nothing is queued beyond highWaterMark any more.
+    this.outputAccount?.releaseAll();
     if (this.writeBlocked && this.socket.writableLength <= this.highWaterMark) {
       this.writeBlocked = false;
       this.pump();
@@ -389,8 +488,9 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   // -- reading ----------------------------------------------------------------------------------
 
   private isBlocked(): boolean {
-    // One turn of the event loop after 'open', and while a server decides: always.
-    if (this.awaitingDecision || this.deferredAfterOpen) return true;
+    // One turn of the event loop after 'open', while a server decides, and while the rest of a
+    // slice of work waits for the next turn: always.
+    if (this.awaitingDecision || this.deferredAfterOpen || this.sliceScheduled) return true;
     // Once the transport is gone, what is left is delivered, so that 'close' can follow.
     if (this.transportClosed) return false;
     if (this.pausedByApplication) return true;
@@ -400,10 +500,15 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     return (this.awaitMessageListeners && this.pendingHandlers > 0) || this.writeBlocked;
   }
 
-  /** Hand out the connection's events until it has none or reading must stop. */
+  /**
+   * Hand out the connection's events until it has none or reading must stop. A pump that has
+   * run for SLICE_MILLISECONDS, or whose connection stopped at its work quantum, leaves the
+   * rest for the next turn of the event loop, so that other connections are served meanwhile.
+   */
   private pump(): void {
     if (this.pumping) return; // the running loop sees whatever changed
     this.pumping = true;
+    const started = performance.now();
     try {
       while (!this.isBlocked()) {
         if (this.iterator === null) this.iterator = this.connection.events();
@@ -411,9 +516,11 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
         this.noteState();
         if (next.done === true) {
           this.iterator = null;
+          if (this.connection.workPending) this.yieldSlice();
           break;
         }
         this.handle(next.value);
+        if (performance.now() - started >= SLICE_MILLISECONDS) this.yieldSlice();
       }
     } finally {
       this.pumping = false;
@@ -422,8 +529,45 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     this.settle();
   }
 
-  private updateFlow(): void {
+  /** Go on with the connection's events on the next turn of the event loop. */
+  private yieldSlice(): void {
+    if (this.sliceScheduled) return;
+    this.sliceScheduled = true;
+    setImmediate(() => {
+      this.sliceScheduled = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Nothing more will be read from this peer. The socket leaves flowing mode for good: from now
+   * on it is read only by `read()` calls here, which drop what they get, up to DISCARD_LIMIT
+   * bytes — enough for a polite peer's last frames and its FIN ('end', which Node emits only
+   * once its buffer is empty). Past that the buffer fills, Node stops reading (one more read of
+   * at most 64 KiB can land first), and a peer that keeps writing meets TCP backpressure until
+   * the close timer destroys the socket.
+   */
+  private stopReading(): void {
+    if (this.readingStopped) return;
+    this.readingStopped = true;
+    this.watchdog?.stop();
     if (this.transportClosed) return;
+    this.socketPaused = true;
+    this.socket.pause();
+    // A 'readable' listener takes flow control from 'data' (which read() still emits).
+    this.socket.on("readable", this.discardAfterStop);
+    this.discardAfterStop();
+  }
+
+  private readonly discardAfterStop = (): void => {
+    while (this.discardedAfterStop < DISCARD_LIMIT) {
+      const chunk: unknown = this.socket.read();
+      if (chunk === null) return;
+    }
+  };
+
+  private updateFlow(): void {
+    if (this.transportClosed || this.readingStopped) return;
     const blocked = this.isBlocked();
     if (blocked && !this.socketPaused) {
       this.socketPaused = true;
@@ -435,6 +579,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   }
 
   private handle(event: Event): void {
+    if (event instanceof Message && event.messageFinished) this.messagesCompleted++;
     if (event instanceof TextMessage) {
       if (!event.messageFinished) this.textParts.push(event.data);
       else if (this.textParts.length === 0) this.deliver(event.data, false);
@@ -456,7 +601,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
         this.deliver(bytes, true);
       }
     } else if (event instanceof Ping) {
-      if (this.autoPong && this.connection.state === ConnectionState.OPEN) this.write(this.connection.send(event.response()));
+      if (this.autoPong && this.connection.state === ConnectionState.OPEN) this.write(this.connection.send(event.response()), true);
       this.emit("ping", event.payload);
     } else if (event instanceof Pong) {
       this.emit("pong", event.payload);
@@ -559,12 +704,14 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     this.noteState();
     this.clearHandshakeTimer();
     this.socket.end();
+    this.stopReading();
     this.startCloseTimer();
   }
 
   private opened(protocol: string | null, extensions: readonly Extension[]): void {
     this.clearHandshakeTimer();
     this.wasOpened = true;
+    this.startWatchdog();
     this.negotiatedProtocol = protocol;
     this.negotiatedExtensions = extensions;
     // Messages that came with the handshake wait one turn of the event loop, so that whoever
@@ -596,6 +743,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
       }
       this.noteState();
       this.socket.end();
+      this.stopReading();
       this.startCloseTimer();
     } else {
       this.socket.destroy();
@@ -615,7 +763,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
       this.emit("closing", event.code, reason);
       if (this.autoCloseReply && this.connection.state === ConnectionState.REMOTE_CLOSING) {
         this.closeFrameSent = true;
-        this.write(this.connection.send(event.response()));
+        this.write(this.connection.send(event.response()), true);
         this.noteState();
       } else if (this.connection.state === ConnectionState.REMOTE_CLOSING) {
         this.startCloseTimer();
@@ -645,12 +793,59 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     this.closeReason = reason;
     if (state === ConnectionState.OPEN && !this.closeFrameSent) {
       this.closeFrameSent = true;
-      this.write(this.connection.send(event.response()));
+      this.write(this.connection.send(event.response()), true);
       this.noteState();
     }
     this.reportError(new PeerProtocolError(event.code, reason));
     this.socket.end();
+    this.stopReading();
     this.startCloseTimer();
+  }
+
+  /**
+   * We fail the connection for the peer's behaviour that the protocol itself allows (a message
+   * too slow, the server's memory used up): send a close frame with `code`, stop reading, end
+   * TCP. EOF is fed to the connection at once, so that it reaches CLOSED and gives back what it
+   * held for the unfinished message now rather than at the end of the close timer.
+   */
+  private failLocally(code: number, reason: string, error: Error): void {
+    if (this.failed || this.readingStopped) return;
+    this.failed = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    const state = this.connection.state;
+    if ((state === ConnectionState.OPEN || state === ConnectionState.REMOTE_CLOSING) && !this.closeFrameSent) {
+      this.closeFrameSent = true;
+      this.write(this.connection.send(new CloseConnection({ code, reason })), true);
+      this.noteState();
+    }
+    this.reportError(error);
+    this.socket.end();
+    this.stopReading();
+    this.startCloseTimer();
+    this.feedEof();
+    this.pump();
+  }
+
+  private startWatchdog(): void {
+    if (!Watchdog.needed(this.watchdogLimits) || this.watchdog !== null) return;
+    this.watchdog = new Watchdog(this.watchdogLimits, {
+      reading: () => !this.isBlocked() && !this.socketPaused,
+      messageInProgress: () => this.connection.messageInProgress,
+      messagesCompleted: () => this.messagesCompleted,
+      ping: () => {
+        this.ping();
+      },
+      idle: () => {
+        this.reportError(new TimeoutError("idle", this.watchdogLimits.idleTimeout));
+        this.close(GOING_AWAY, "idle timeout");
+      },
+      messageTimedOut: () => {
+        const limit = this.watchdogLimits.messageTimeout;
+        this.failLocally(POLICY_VIOLATION, "message not completed within messageTimeout", new TimeoutError("message", limit));
+      },
+    });
+    this.watchdog.start();
   }
 
   /**
@@ -659,7 +854,10 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
    */
   private settle(): void {
     if (this.connection.state !== ConnectionState.CLOSED) return;
+    this.watchdog?.stop();
     if (!this.transportClosed) {
+      // The closing handshake is over (or the connection failed): nothing more will be read.
+      this.stopReading();
       if (this.eofFed || this.role === ConnectionType.SERVER || this.failed) {
         // The peer ended its side, or we are the server (RFC 6455 §7.1.1: the server closes TCP first).
         if (!this.socket.writableEnded) this.socket.end();
@@ -681,15 +879,31 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
       reason: this.closeReason,
       wasClean: this.closeFrameSent && this.closeFrameReceived && !this.failed,
     };
+    this.outputAccount?.releaseAll();
     this.emit("close", info.code, info.reason, info.wasClean);
     this.resolveClosed(info);
   }
 
   // -- writing, timers, errors ------------------------------------------------------------------
 
-  private write(bytes: Uint8Array): boolean {
+  /**
+   * Queue bytes on the socket. Output queued beyond highWaterMark is reserved from the memory
+   * budget first; when the budget refuses, the connection fails with 1013 and the bytes are not
+   * queued (`unbudgeted`: the close frame that says so, which must go out regardless).
+   */
+  private write(bytes: Uint8Array, unbudgeted = false): boolean {
     if (bytes.length === 0) return true;
     if (!this.socket.writable) return false;
+    const account = this.outputAccount;
+    if (account !== null && !unbudgeted) {
+      const beyond = this.socket.writableLength + bytes.length - this.highWaterMark;
+      if (beyond > account.held && !account.reserve(beyond - account.held)) {
+        this.failLocally(TRY_AGAIN_LATER, "the server's memory for queued output is used up (maxBufferedBytes)", new Error(
+          `output for this connection could not be queued within the server's memory budget (maxBufferedBytes): closed with ${TRY_AGAIN_LATER}`,
+        ));
+        return false;
+      }
+    }
     const flushed = this.socket.write(bytes);
     if (!flushed && this.socket.writableLength > this.highWaterMark) this.writeBlocked = true;
     return flushed;
@@ -711,6 +925,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
 
   private clearTimers(): void {
     this.clearHandshakeTimer();
+    this.watchdog?.stop();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.closeTimer = null;
   }

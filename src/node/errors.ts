@@ -20,12 +20,21 @@ export class HandshakeRejectedError extends Error {
 /** A timer of the Node glue ran out (the core has no timers, so these live here). */
 export class TimeoutError extends Error {
   override name = "TimeoutError";
-  /** Which wait ran out. */
-  readonly phase: "handshake";
+  /**
+   * Which wait ran out: the opening handshake (`handshakeTimeout`), the peer's silence
+   * (`idleTimeout`), or one message's arrival (`messageTimeout`).
+   */
+  readonly phase: "handshake" | "idle" | "message";
   readonly milliseconds: number;
 
-  constructor(phase: "handshake", milliseconds: number) {
-    super(`the WebSocket opening handshake did not finish within ${milliseconds} ms`);
+  constructor(phase: "handshake" | "idle" | "message", milliseconds: number) {
+    super(
+      phase === "handshake"
+        ? `the WebSocket opening handshake did not finish within ${milliseconds} ms`
+        : phase === "idle"
+          ? `nothing was received from the peer for ${milliseconds} ms (idleTimeout): closing with 1001`
+          : `a message did not finish arriving within ${milliseconds} ms of its start (messageTimeout): closed with 1008`,
+    );
     this.phase = phase;
     this.milliseconds = milliseconds;
   }

@@ -14,6 +14,7 @@ export { connect, type ConnectOptions } from "./client.js";
 export {
   upgrade,
   createWebSocketServer,
+  SERVER_DEFAULTS,
   WebSocketServer,
   acceptRequest,
   headersFromRaw,

@@ -14,8 +14,30 @@ import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { RemoteProtocolError } from "../errors.js";
 import { AcceptConnection, type Request } from "../events.js";
 import type { PerMessageDeflateOptions } from "../index.js";
+import { MemoryBudget } from "../../codec/memory-budget.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
-import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
+import { WebSocketEndpoint, whenOpen, WORK_QUANTUM, type EndpointOptions } from "./endpoint.js";
+
+/**
+ * What a server bounds unless told otherwise (SECURITY.md says why each value): a peer that
+ * sends nothing, or trickles, is closed after `idleTimeout` (a live one answers the ping sent
+ * after `pingInterval` of silence); a message must arrive within `messageTimeout` of its start;
+ * all connections together hold at most `maxBufferedBytes` for incomplete messages and queued
+ * output.
+ */
+export const SERVER_DEFAULTS = Object.freeze({
+  idleTimeout: 120_000,
+  pingInterval: 30_000,
+  messageTimeout: 120_000,
+  maxBufferedBytes: 256 * 1024 * 1024,
+});
+
+let upgradeBudget: MemoryBudget | null = null;
+
+/** The budget `upgrade()` calls share when given none: one per process, as one server's. */
+function sharedUpgradeBudget(): MemoryBudget {
+  return (upgradeBudget ??= new MemoryBudget(SERVER_DEFAULTS.maxBufferedBytes));
+}
 
 /** What a server needs to know to accept connections. */
 export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
@@ -27,6 +49,12 @@ export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, 
    * Used when `handleRequest` is not given.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * The memory budget this server's connections share (see `maxBufferedBytes`). `upgrade()`
+   * calls without one share a process-wide budget of SERVER_DEFAULTS.maxBufferedBytes; pass
+   * `new MemoryBudget(bytes)` (or `Infinity`) to choose.
+   */
+  memoryBudget?: MemoryBudget;
 }
 
 /**
@@ -49,8 +77,11 @@ export function headersFromRaw(rawHeaders: readonly string[]): Headers {
   return headers;
 }
 
-function connectionOptions(options: ServerOptions): ConnectionOptions {
+function connectionOptions(options: ServerOptions, memoryBudget: MemoryBudget): ConnectionOptions {
   return {
+    memoryBudget,
+    // Bounded steps, so that one connection's huge message does not hold up the others.
+    workQuantum: WORK_QUANTUM,
     maxMessageSize: options.maxMessageSize,
     maxFragments: options.maxFragments,
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
@@ -61,8 +92,15 @@ function connectionOptions(options: ServerOptions): ConnectionOptions {
   };
 }
 
-function endpointOptions(options: ServerOptions): EndpointOptions {
-  return { ...options, handleRequest: options.handleRequest ?? ((request) => acceptRequest(request, options)) };
+function endpointOptions(options: ServerOptions, memoryBudget: MemoryBudget): EndpointOptions {
+  return {
+    ...options,
+    idleTimeout: options.idleTimeout ?? SERVER_DEFAULTS.idleTimeout,
+    pingInterval: options.pingInterval ?? SERVER_DEFAULTS.pingInterval,
+    messageTimeout: options.messageTimeout ?? SERVER_DEFAULTS.messageTimeout,
+    memoryBudget,
+    handleRequest: options.handleRequest ?? ((request) => acceptRequest(request, options)),
+  };
 }
 
 /**
@@ -80,7 +118,8 @@ function endpointOptions(options: ServerOptions): EndpointOptions {
  */
 export function upgrade(request: IncomingMessage, socket: Duplex, head: Uint8Array, options: ServerOptions = {}): Promise<WebSocketEndpoint> {
   useNodeAccelerations();
-  const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(options));
+  const budget = options.memoryBudget ?? sharedUpgradeBudget();
+  const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(options, budget));
   try {
     connection.initiateUpgradeConnection(headersFromRaw(request.rawHeaders), request.url ?? "/");
   } catch (error) {
@@ -94,12 +133,20 @@ export function upgrade(request: IncomingMessage, socket: Duplex, head: Uint8Arr
   // A copy: the connection takes ownership of what it is given, and `head` may be a view into
   // a buffer node:http still uses.
   if (head.length > 0) connection.receiveData(Uint8Array.prototype.slice.call(head));
-  return whenOpen(new WebSocketEndpoint(socket, connection, endpointOptions(options)));
+  return whenOpen(new WebSocketEndpoint(socket, connection, endpointOptions(options, budget)));
 }
 
 export interface WebSocketServerOptions extends ServerOptions {
   /** Serve wss:// with these TLS options (a key and certificate at least). */
   tls?: tls.TlsOptions;
+  /**
+   * Bytes all of this server's connections together may hold for incomplete messages
+   * (received, joined and decompressed bytes, plus a per-array overhead) and for output queued
+   * beyond `highWaterMark` (default SERVER_DEFAULTS.maxBufferedBytes, 256 MiB; Infinity: no
+   * limit). A connection whose next allocation would exceed it is closed with 1013 (Try Again
+   * Later) before the bytes are held. Ignored when `memoryBudget` is given.
+   */
+  maxBufferedBytes?: number;
 }
 
 export interface WebSocketServerEvents {
@@ -123,10 +170,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly endpoints = new Set<WebSocketEndpoint>();
   private readonly options: WebSocketServerOptions;
   private readonly secure: boolean;
+  /** What this server's connections may hold together (`maxBufferedBytes`). */
+  readonly memoryBudget: MemoryBudget;
 
   constructor(options: WebSocketServerOptions = {}) {
     super();
     this.options = options;
+    this.memoryBudget = options.memoryBudget ?? new MemoryBudget(options.maxBufferedBytes ?? SERVER_DEFAULTS.maxBufferedBytes);
     this.secure = options.tls !== undefined;
     this.server = options.tls === undefined ? net.createServer() : tls.createServer(options.tls);
     this.server.on(this.secure ? "secureConnection" : "connection", (socket: net.Socket) => this.accept(socket));
@@ -184,8 +234,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(this.options));
-    const endpoint = new WebSocketEndpoint(socket, connection, endpointOptions(this.options));
+    const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(this.options, this.memoryBudget));
+    const endpoint = new WebSocketEndpoint(socket, connection, endpointOptions(this.options, this.memoryBudget));
     this.endpoints.add(endpoint);
     const onHandshakeError = (error: Error): void => {
       if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);

@@ -502,25 +502,29 @@ describe("pings and backpressure", () => {
     await client.closed;
   });
 
-  it("send() before open or after close throws the core's LocalProtocolError", async () => {
+  it("send(), ping(), pong() and close() before open or after close return false and do nothing; a wrong argument still throws", async () => {
     const server = await startEchoServer();
     let early: WebSocketEndpoint | null = null;
-    let tooEarly: unknown = null;
+    const tooEarly: boolean[] = [];
     const client = await connect(server.url, {
       onEndpoint: (endpoint) => {
         early = endpoint;
-        try {
-          endpoint.send("too early");
-        } catch (error) {
-          tooEarly = error;
-        }
+        tooEarly.push(endpoint.send("too early"), endpoint.ping("p"), endpoint.pong());
       },
     });
     expect(early).toBe(client);
-    expect(tooEarly).toBeInstanceOf(LocalProtocolError);
-    client.close();
-    expect(() => client.send("too late")).toThrow(/LOCAL_CLOSING|cannot be sent|closing/i);
+    expect(tooEarly).toEqual([false, false, false]);
+    const written = client.socket.bytesWritten;
+    expect(client.close()).toBe(true);
+    expect(client.state).toBe("LOCAL_CLOSING");
+    expect([client.send("too late"), client.ping(), client.pong(), client.close(1000)]).toEqual([false, false, false, false]);
     await client.closed;
-    expect(() => client.send("far too late")).toThrow(LocalProtocolError);
+    expect([client.send("far too late"), client.sendFragment("x", false), client.ping(), client.close()]).toEqual([false, false, false, false]);
+    // Only the close frame went out after the handshake bytes counted above.
+    expect(client.socket.bytesWritten - written).toBe(6 + 2);
+    // The caller's mistakes are still loud, whatever the state.
+    expect(() => client.send(42 as unknown as string)).toThrow(TypeError);
+    expect(() => client.close(1006)).toThrow(LocalProtocolError);
+    expect(() => client.close(1000, "x".repeat(124))).toThrow(LocalProtocolError);
   });
 });
