@@ -559,11 +559,13 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     this.discardAfterStop();
   }
 
+  /** Read and drop what Node holds, as long as the whole of it fits within DISCARD_LIMIT. */
   private readonly discardAfterStop = (): void => {
-    while (this.discardedAfterStop < DISCARD_LIMIT) {
-      const chunk: unknown = this.socket.read();
-      if (chunk === null) return;
+    while (this.socket.readableLength > 0 && this.discardedAfterStop + this.socket.readableLength <= DISCARD_LIMIT) {
+      if (this.socket.read() === null) return;
     }
+    // Nothing buffered: this read() lets Node notice an EOF it holds ('end').
+    if (this.socket.readableLength === 0) this.socket.read(0);
   };
 
   private updateFlow(): void {
