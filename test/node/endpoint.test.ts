@@ -514,14 +514,14 @@ describe("pings and backpressure", () => {
     });
     expect(early).toBe(client);
     expect(tooEarly).toEqual([false, false, false]);
-    const written = client.socket.bytesWritten;
+    const written = (client.socket as net.Socket).bytesWritten;
     expect(client.close()).toBe(true);
     expect(client.state).toBe("LOCAL_CLOSING");
     expect([client.send("too late"), client.ping(), client.pong(), client.close(1000)]).toEqual([false, false, false, false]);
     await client.closed;
     expect([client.send("far too late"), client.sendFragment("x", false), client.ping(), client.close()]).toEqual([false, false, false, false]);
     // Only the close frame went out after the handshake bytes counted above.
-    expect(client.socket.bytesWritten - written).toBe(6 + 2);
+    expect((client.socket as net.Socket).bytesWritten - written).toBe(6 + 2);
     // The caller's mistakes are still loud, whatever the state.
     expect(() => client.send(42 as unknown as string)).toThrow(TypeError);
     expect(() => client.close(1006)).toThrow(LocalProtocolError);

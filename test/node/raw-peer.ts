@@ -10,7 +10,7 @@ export interface RawPeer {
   socket: net.Socket;
   /** Bytes the server sent after its handshake response. */
   received(): Uint8Array;
-  /** Resolves when the socket closes (either side). */
+  /** Resolves when the server ended its side of TCP (FIN), or the socket closed. */
   closed: Promise<void>;
   /** Bytes this peer wrote so far. */
   written(): number;
@@ -22,14 +22,17 @@ export async function openRawPeer(port: number, options: { deflate?: boolean } =
   // Half-open allowed: a hostile peer keeps writing after the server's FIN.
   const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
   socket.on("error", () => {});
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const closed = new Promise<void>((resolve) => {
+    socket.once("end", () => resolve());
+    socket.once("close", () => resolve());
+  });
   const after: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", () => {
       socket.write(connection.send(new Request({ host: "127.0.0.1", target: "/", extensions: options.deflate === true ? [new PerMessageDeflate()] : [] })));
     });
     const onData = (chunk: Buffer): void => {
-      if (connection.state === ConnectionState.OPEN) {
+      if (connection.state === (ConnectionState.OPEN as ConnectionState)) {
         after.push(chunk);
         return;
       }
