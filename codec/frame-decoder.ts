@@ -289,6 +289,9 @@ export class FrameDecoder {
     this.assembledText = "";
     this.joining = null;
     this.stoppedForWork = false;
+    // No message is under way any more (what messageInProgress reports).
+    this.messageOpcode = 0;
+    this.state = READ_HEADER;
     this.memory?.releaseAll();
   }
 
@@ -340,12 +343,12 @@ export class FrameDecoder {
    * they came; what grows here is joined or inflated payload, whose growth extensions were
    * already told to stay within (applyExtensions).
    */
-  private settleMemory(): void {
+  private settleMemory(extra = 0): void {
     const memory = this.memory!;
     const entries = this.chunks.length - this.head;
     const pieces = this.assembledPieces === null ? 0 : this.assembledPieces.length;
     const joined = this.joining === null ? 0 : this.joining.target.length + HELD_ARRAY_OVERHEAD;
-    const held = this.buffered + this.assembledBytes + joined + this.assembledText.length + (entries + pieces) * HELD_ARRAY_OVERHEAD;
+    const held = extra + this.buffered + this.assembledBytes + joined + this.assembledText.length + (entries + pieces) * HELD_ARRAY_OVERHEAD;
     const reserved = memory.held;
     if (held < reserved) memory.release(reserved - held);
     else if (held > reserved && !memory.reserve(held - reserved)) throw this.overBudget();
@@ -630,6 +633,8 @@ export class FrameDecoder {
       const text = (this.utf8 ??= new Utf8StreamDecoder()).decode(data, messageFinished);
       if (this.assemble) {
         if (!messageFinished) {
+          // Reserved before it is kept: many fragments may complete within one call.
+          if (this.memory !== null) this.settleMemory(text.length + HELD_ARRAY_OVERHEAD);
           this.assembledText += text;
           this.workDone += piece.length + data.length;
           return undefined;
@@ -645,6 +650,7 @@ export class FrameDecoder {
     if (this.assemble) {
       if (!messageFinished) {
         if (data.length > 0) {
+          if (this.memory !== null) this.settleMemory(data.length + HELD_ARRAY_OVERHEAD);
           (this.assembledPieces ??= []).push(data);
           this.assembledBytes += data.length;
         }
