@@ -1,6 +1,6 @@
 /**
  * The wsproto-style facade over the connection statechart: `WSConnection` (handshake and
- * frames) and `Connection` (frames only). See ../shared/API.md.
+ * frames) and `Connection` (frames only). The README shows them in use.
  *
  * When the state changes (wsproto issue #181): at the moment the event that causes the change
  * is produced.
@@ -247,7 +247,7 @@ abstract class ConnectionEndpoint {
    */
   receiveData(data: Uint8Array | null): void {
     if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
-      if (data === null) return; // BEHAVIOR.md row 2: EOF after the end is no news
+      if (data === null) return; // EOF after the end is no news (README, Differences from wsproto #2)
       throw new LocalProtocolError("receiveData() called after the connection was CLOSED");
     }
     if (data !== null && !(data instanceof Uint8Array)) {

@@ -1,5 +1,5 @@
 /**
- * The events of the public API (../shared/API.md), as wsproto's `wsproto.events`: the caller
+ * The events of the public API, as wsproto's `wsproto.events`: the caller
  * passes them to `send`, and `events()` yields them. They are classes so that `instanceof`
  * works as `isinstance` does in wsproto. Every field is readonly; constructors take one object
  * of fields, with wsproto's defaults.

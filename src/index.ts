@@ -1,4 +1,4 @@
-/** wsmachine's public entry point: the names of ../shared/API.md. */
+/** wsmachine's public entry point: wsproto's API in TypeScript (the README shows it in use). */
 export { ConnectionType, ConnectionState, CloseReason } from "./constants.js";
 export { ProtocolError, LocalProtocolError, RemoteProtocolError } from "./errors.js";
 export {
