@@ -52,6 +52,20 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   }
 }
 
+/**
+ * The README's TypeScript example under `heading`, as a module for the consumer project. Its
+ * `socket` (the app's own transport) is declared, as the example assumes one.
+ */
+function readmeExample(readme: string, heading: string): string {
+  const start = readme.indexOf(`\n${heading}\n`);
+  const block = start < 0 ? null : /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
+  if (block === null) throw new Error(`the README has no TypeScript example under "${heading}"`);
+  const code = block[1]!;
+  return code.includes("net.connect") || code.includes("net.createServer")
+    ? code
+    : `declare const socket: { write(data: Uint8Array): void };\n${code}`;
+}
+
 function tsconfig(compilerOptions: Record<string, unknown>): string {
   const strict = { strict: true, target: "ES2022", lib: ["ES2022"], types: ["node"], skipLibCheck: false, ...compilerOptions };
   return JSON.stringify({ compilerOptions: strict, include: ["*.ts"] }, null, 2);
@@ -79,6 +93,11 @@ beforeAll(() => {
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies }, null, 2));
   run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], app);
   for (const name of readdirSync(fixtures)) copyFileSync(join(fixtures, name), join(app, name));
+  // The README's own examples are type-checked (not run: they listen on and dial fixed ports).
+  const readme = readFileSync(join(unpacked, "README.md"), "utf8");
+  writeFileSync(join(app, "readme-client.ts"), readmeExample(readme, "## A client"));
+  writeFileSync(join(app, "readme-server.ts"), readmeExample(readme, "## A server"));
+  writeFileSync(join(app, "readme-embedding.ts"), readmeExample(readme, "### Embedding in an XState app"));
   writeFileSync(join(app, "tsconfig.node16.json"), tsconfig({ module: "node16", moduleResolution: "node16", outDir: "out" }));
   writeFileSync(join(app, "tsconfig.bundler.json"), tsconfig({ module: "ESNext", moduleResolution: "bundler", lib: ["ES2022", "DOM"], noEmit: true }));
 }, 240_000);
@@ -108,7 +127,7 @@ describe("the packed package", () => {
 });
 
 describe("a consumer project with the tarball installed", () => {
-  it("type-checks under tsc --strict with node16 resolution (emitting the samples) and with bundler resolution", () => {
+  it("type-checks the samples and the README's examples under tsc --strict, node16 (emitting) and bundler resolution", () => {
     run(process.execPath, [tsc, "-p", "tsconfig.node16.json"], app);
     run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app);
   }, 120_000);
