@@ -8,6 +8,7 @@
  * function isValidCloseCode(code: number): boolean;             // may this code appear on the wire?
  * function parseClosePayload(payload: Uint8Array): ClosePayload; // throws ParseFailed (1002 / 1007)
  * function buildClosePayload(code?: number, reason?: string): Uint8Array; // throws LocalProtocolError
+ * function fitCloseReason(reason: string): string;              // cut to 123 bytes of UTF-8
  * ```
  */
 import { LocalProtocolError } from "../src/errors.js";
@@ -33,6 +34,33 @@ export function isValidCloseCode(code: number): boolean {
   );
 }
 
+/** Refuses a code that may not be sent, saying why: not a number (plain JS), or not allowed. */
+function checkCloseCode(code: unknown): void {
+  if (typeof code !== "number") {
+    throw new LocalProtocolError(
+      `close status code must be a number, not the ${typeof code} ${JSON.stringify(code)}: ` +
+        "e.g. new CloseConnection({ code: 1000 }) (RFC 6455 §7.4)",
+    );
+  }
+  if (!Number.isInteger(code) || !isValidCloseCode(code)) {
+    throw new LocalProtocolError(
+      `close status code ${code} may not be sent: use 1000–1003, 1007–1014 or 3000–4999 (RFC 6455 §7.4)`,
+    );
+  }
+}
+
+/**
+ * `reason`, cut at a code-point boundary to the 123 bytes of UTF-8 a close frame carries. For
+ * echoing a close: a failure's reason is a diagnostic of ours that may be longer.
+ */
+export function fitCloseReason(reason: string): string {
+  // Three bytes per UTF-16 unit at most: a short string needs no encoding to know it fits.
+  if (reason.length * 3 <= MAX_CLOSE_REASON_BYTES) return reason;
+  const bytes = encodeUtf8(reason);
+  if (bytes.length <= MAX_CLOSE_REASON_BYTES) return reason;
+  return decodeUtf8(truncateUtf8(bytes, MAX_CLOSE_REASON_BYTES), "close reason");
+}
+
 /** Reads a received close frame's body (already unmasked). */
 export function parseClosePayload(payload: Uint8Array): ClosePayload {
   if (payload.length === 0) return NO_STATUS_RECEIVED;
@@ -48,9 +76,10 @@ export function parseClosePayload(payload: Uint8Array): ClosePayload {
 }
 
 /**
- * The body of a close frame to send. No code gives an empty body (RFC 6455 §5.5.1 allows it);
- * the reason is cut to 123 bytes of UTF-8 at a code-point boundary so the frame stays a valid
- * control frame.
+ * The body of a close frame to send. No code gives an empty body (RFC 6455 §5.5.1 allows it).
+ * A reason longer than 123 bytes of UTF-8 is refused rather than cut, so that what the caller
+ * wrote is what the peer reads; `CloseConnection.response()` cuts the reason it echoes, since a
+ * failure's reason is ours, not the caller's (see `fitCloseReason`).
  */
 export function buildClosePayload(code?: number, reason?: string): Uint8Array {
   if (code === undefined) {
@@ -59,12 +88,14 @@ export function buildClosePayload(code?: number, reason?: string): Uint8Array {
     }
     return new Uint8Array(0);
   }
-  if (!Number.isInteger(code) || !isValidCloseCode(code)) {
+  checkCloseCode(code);
+  const reasonBytes = reason ? encodeUtf8(reason) : null;
+  if (reasonBytes !== null && reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
     throw new LocalProtocolError(
-      `close status code ${code} may not be sent: use 1000–1003, 1007–1014 or 3000–4999 (RFC 6455 §7.4)`,
+      `close reason is ${reasonBytes.length} bytes of UTF-8, more than the ${MAX_CLOSE_REASON_BYTES} a close frame carries ` +
+        "(RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code): shorten it",
     );
   }
-  const reasonBytes = reason ? truncateUtf8(encodeUtf8(reason), MAX_CLOSE_REASON_BYTES) : null;
   const payload = new Uint8Array(2 + (reasonBytes?.length ?? 0));
   payload[0] = code >>> 8;
   payload[1] = code & 0xff;

@@ -199,7 +199,7 @@ export class FrameEncoder {
     return this.controlFrame(PONG, payload, "pong");
   }
 
-  /** A close frame; the reason is cut to fit (see buildClosePayload in ./close.ts). */
+  /** A close frame; a reason over 123 bytes is refused (see buildClosePayload in ./close.ts). */
   close(code?: number, reason?: string): Uint8Array {
     return this.controlFrame(CLOSE, buildClosePayload(code, reason), "close");
   }

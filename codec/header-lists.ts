@@ -21,7 +21,7 @@
  * toLowerAscii(s: string): string             // ASCII-only lower-casing
  * ```
  *
- * Differences from wsproto's `split_comma_header` (BEHAVIOR rows 10, 14): commas inside a
+ * Differences from wsproto's `split_comma_header` (README, Differences from wsproto #10, #14): commas inside a
  * quoted-string do not split, and empty elements (",,", leading/trailing commas) are dropped.
  * Elements keep their case: callers compare case-insensitively where the grammar says so.
  */

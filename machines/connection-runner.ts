@@ -16,8 +16,8 @@
  * that order; deeper states' transitions before their ancestors'; eventless transitions before
  * raised events. Whatever else a future edit of the machine brings in (parallel or history
  * states, delays, invoked actors, dynamic parameters, inline functions) makes this module throw
- * when it loads, and test/machines/connection-runner.test.ts runs runner and actor side by side
- * over generated event sequences and requires the same states, contexts and outputs.
+ * when it loads, and a property test runs runner and actor side by side over generated event
+ * sequences and requires the same states, contexts and outputs.
  *
  * `WSConnection` drives a runner until something asks for its actor (`ws.actor`), or from the
  * start when it was given `inspect` or `snapshot`; it then starts an actor in the runner's state,

@@ -33,18 +33,28 @@
 import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type Snapshot, type SnapshotFrom, type StateValue } from "xstate";
 import { ConnectionState, ConnectionType } from "../src/constants.js";
 import { LocalProtocolError, type ProtocolError } from "../src/errors.js";
-import type { Event, RejectConnection, RejectData } from "../src/events.js";
+import type { Event, RejectConnection, RejectData, WebSocketEvent } from "../src/events.js";
 import { ProtocolCore, type InputPhase, type PeerEvent, type PersistedProtocolCore, type ProtocolCoreOptions } from "./protocol-core.js";
 
-export interface ConnectionMachineInput extends ProtocolCoreOptions {
+/** The actor's input, for an app that embeds `connectionMachine` (see the README, "Embedding"). */
+export interface ConnectionMachineInput extends Omit<ProtocolCoreOptions, "readInputInActor"> {
   /** Which side this endpoint plays. */
   type: ConnectionType;
   /** Also send `ws.event` / `ws.output` / `ws.error` to the parent actor (for invoked children). */
   notifyParent?: boolean;
+}
+
+/**
+ * The input `WSConnection` gives its actor: the public input plus two fields that only make
+ * sense from inside the facade, kept out of the public type so embedders never see them.
+ */
+export interface InternalConnectionMachineInput extends ConnectionMachineInput {
+  /** False: `WSConnection` reads input itself in `events()`, and the actions leave it alone. */
+  readInputInActor?: boolean;
   /**
-   * Internal: `WSConnection` handing the state its runner reached to an actor. The snapshot
-   * given with this input holds this very core, which the actor then keeps rather than
-   * rebuilding it from a description.
+   * `WSConnection` handing the state its runner reached to an actor. The snapshot given with
+   * this input holds this very core, which the actor then keeps rather than rebuilding it from
+   * a description.
    */
   adoptCore?: ProtocolCore;
 }
@@ -68,8 +78,12 @@ export type ConnectionMachineEvent =
   | { type: "ws.send"; event: Event }
   | PeerEvent;
 
+/**
+ * What the actor emits (and, with `notifyParent`, sends to its parent). `ws.event` carries a
+ * `WebSocketEvent`, so a parent typed with this union narrows `event.event.type` without a cast.
+ */
 export type ConnectionMachineEmitted =
-  | { type: "ws.event"; event: Event }
+  | { type: "ws.event"; event: WebSocketEvent }
   | { type: "ws.output"; data: Uint8Array }
   | { type: "ws.error"; error: ProtocolError };
 
@@ -455,7 +469,7 @@ function withRestoredCore(persisted: Snapshot<unknown>, actorScope: AnyActorScop
   const context = (persisted as { context?: PersistedConnectionContext | ConnectionMachineContext }).context;
   if (context === undefined || context.core === undefined) throw new Error("not a persisted wsmachine connection: its context has no core");
   // `self.options.input` is the input given to createActor with the snapshot (Actor.options is public).
-  const input = (actorScope.self as { options?: { input?: ConnectionMachineInput } }).options?.input;
+  const input = (actorScope.self as { options?: { input?: InternalConnectionMachineInput } }).options?.input;
   if (input?.adoptCore !== undefined && context.core === input.adoptCore) return persisted;
   // A live snapshot passed by mistake (getSnapshot() instead of getPersistedSnapshot()) must not share its core.
   const description = context.core instanceof ProtocolCore ? context.core.describe() : context.core;
@@ -489,7 +503,8 @@ function drainInput(effects: ActionEffects, context: ConnectionMachineContext, p
     const event = core.step(phase);
     const transition = core.takeTransition();
     const error = core.takeHandshakeError();
-    if (event !== null) effects.emit({ type: "ws.event", event });
+    // The core yields only the classes of the WebSocketEvent union.
+    if (event !== null) effects.emit({ type: "ws.event", event: event as WebSocketEvent });
     if (error !== null) effects.emit({ type: "ws.error", error });
     if (transition !== null) {
       effects.raise(transition);
@@ -505,8 +520,14 @@ function sendableName(event: Event): SendableName {
   return type as SendableName;
 }
 
-/** The top-level state (a `ConnectionState` name) of a snapshot value. */
-export function topLevelState(value: StateValue): ConnectionState {
+/**
+ * The top-level state — a `ConnectionState` such as "OPEN" — of a connection actor's snapshot
+ * (`actor.getSnapshot()`) or of its `value`, whose sub-states (`{ CONNECTING: "awaitingRequest" }`)
+ * an app rarely needs.
+ */
+export function topLevelState(snapshotOrValue: { readonly value: StateValue } | StateValue): ConnectionState {
+  // A state value object is keyed by state names, which are upper case: never "value".
+  const value = (typeof snapshotOrValue === "object" && "value" in snapshotOrValue ? snapshotOrValue.value : snapshotOrValue) as StateValue;
   return (typeof value === "string" ? value : Object.keys(value)[0]) as ConnectionState;
 }
 

@@ -24,6 +24,7 @@ import {
   RejectData,
   Request,
   TextMessage,
+  describeValue,
 } from "../src/events.js";
 import type { Extension } from "../codec/extension.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../codec/frame.js";
@@ -662,6 +663,20 @@ export class ProtocolCore {
     const prepared = this.prepared;
     this.prepared = null;
     if (prepared !== null && prepared.event === event && prepared.error !== null) return prepared.error;
+    if (!(event instanceof Event)) return new LocalProtocolError(`ws.send takes a wsmachine Event, not ${describe(event)}`);
+    if (event instanceof Request && state !== "CLOSED") {
+      return new LocalProtocolError(
+        this.role === ConnectionType.CLIENT
+          ? `Request was already sent (the connection is ${state}): a client sends one opening handshake (RFC 6455 §4.1)`
+          : "Request cannot be sent by a server: the client sends it, the server answers with AcceptConnection or RejectConnection (RFC 6455 §4.2.2)",
+      );
+    }
+    if (state === "REMOTE_CLOSING") {
+      return new LocalProtocolError(
+        `${describe(event)} cannot be sent in state REMOTE_CLOSING: the peer has closed, and all that may follow is ` +
+          "the close reply, `event.response()` of the CloseConnection received (RFC 6455 §5.5.1)",
+      );
+    }
     return new LocalProtocolError(`${describe(event)} cannot be sent by a ${this.role} in state ${state}`);
   }
 
@@ -783,8 +798,7 @@ function traceSent(trace: FrameTrace, bytes: Uint8Array): void {
 }
 
 function describe(event: unknown): string {
-  if (event instanceof Event) return event.type;
-  return `${Object.prototype.toString.call(event)} (not a wsmachine Event)`;
+  return event instanceof Event ? event.type : describeValue(event);
 }
 
 void EMPTY;

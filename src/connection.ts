@@ -1,6 +1,6 @@
 /**
  * The wsproto-style facade over the connection statechart: `WSConnection` (handshake and
- * frames) and `Connection` (frames only). See ../shared/API.md.
+ * frames) and `Connection` (frames only). The README shows them in use.
  *
  * When the state changes (wsproto issue #181): at the moment the event that causes the change
  * is produced.
@@ -25,7 +25,7 @@ import {
   connectionMachine,
   type ConnectionMachineEmitted,
   type ConnectionMachineEvent,
-  type ConnectionMachineInput,
+  type InternalConnectionMachineInput,
 } from "../machines/connection.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
 import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
@@ -34,7 +34,7 @@ import type { Headers } from "../codec/headers.js";
 import type { MemoryBudget } from "../codec/memory-budget.js";
 import { ConnectionState, ConnectionType } from "./constants.js";
 import { LocalProtocolError, type ProtocolError } from "./errors.js";
-import { Event, Message, Ping, Pong } from "./events.js";
+import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "./events.js";
 import { concatBytes } from "../codec/bytes.js";
 
 export interface ConnectionOptions {
@@ -114,7 +114,7 @@ abstract class ConnectionEndpoint {
   /** The statechart's current atomic state: top-level state and how it reads input. */
   private lifecycle: CompiledState;
   /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
-  private readonly produced: Event[] = [];
+  private readonly produced: WebSocketEvent[] = [];
   private producedIndex = 0;
   /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
   private output: Uint8Array[] = [];
@@ -124,7 +124,7 @@ abstract class ConnectionEndpoint {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
       throw new LocalProtocolError(`connection type must be "client" or "server", not ${String(type)}`);
     }
-    const input: ConnectionMachineInput = {
+    const input: InternalConnectionMachineInput = {
       type,
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
@@ -160,10 +160,8 @@ abstract class ConnectionEndpoint {
     if (this.actorRef !== null) return this.actorRef;
     const runner = this.runner!;
     const snapshot = connectionMachine.resolveState({ value: runner.state.value, context: runner.context });
-    const actor = createActor(connectionMachine, {
-      input: { type: this.core.role, readInputInActor: false, adoptCore: this.core },
-      snapshot,
-    });
+    const input: InternalConnectionMachineInput = { type: this.core.role, readInputInActor: false, adoptCore: this.core };
+    const actor = createActor(connectionMachine, { input, snapshot });
     this.runner = null;
     return this.startActor(actor);
   }
@@ -236,7 +234,7 @@ abstract class ConnectionEndpoint {
   send(event: Event): Uint8Array {
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
     if (this.encodesDirectly(event)) return this.core.encodeData(event);
-    if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${String(event)}`);
+    if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${describeValue(event)}`);
     if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
       throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
     }
@@ -282,7 +280,7 @@ abstract class ConnectionEndpoint {
    */
   receiveData(data: Uint8Array | null): void {
     if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
-      if (data === null) return; // BEHAVIOR.md row 2: EOF after the end is no news
+      if (data === null) return; // EOF after the end is no news (README, Differences from wsproto #2)
       throw new LocalProtocolError("receiveData() called after the connection was CLOSED");
     }
     if (data !== null && !(data instanceof Uint8Array)) {
@@ -293,8 +291,11 @@ abstract class ConnectionEndpoint {
     if (parsesEagerly(this.phase)) this.readHandshake();
   }
 
-  /** Yields every pending event once, then ends. */
-  *events(): Generator<Event, void, undefined> {
+  /**
+   * Yields every pending event once, then ends. Each is a `WebSocketEvent`: `switch (event.type)`
+   * narrows it to its class, as `instanceof` does.
+   */
+  *events(): Generator<WebSocketEvent, void, undefined> {
     const produced = this.produced;
     for (;;) {
       if (this.producedIndex < produced.length) {
@@ -308,7 +309,8 @@ abstract class ConnectionEndpoint {
       }
       const phase = this.phase;
       if (phase === null || parsesEagerly(phase)) return;
-      const event = this.core.step(phase);
+      // The core yields only the classes of the WebSocketEvent union.
+      const event = this.core.step(phase) as WebSocketEvent | null;
       const transition = this.core.takeTransition();
       if (transition !== null) this.lifecycleSend(transition);
       if (event !== null) yield event;
@@ -320,7 +322,7 @@ abstract class ConnectionEndpoint {
   private readHandshake(): void {
     const core = this.core;
     while (parsesEagerly(this.phase)) {
-      const event = core.step(this.phase!);
+      const event = core.step(this.phase!) as WebSocketEvent | null;
       const transition = core.takeTransition();
       const error = core.takeHandshakeError();
       if (event !== null) this.produced.push(event);
@@ -330,7 +332,7 @@ abstract class ConnectionEndpoint {
     }
   }
 
-  protected deliverPeerEvent(event: Event | null, transition: PeerEvent | null): void {
+  protected deliverPeerEvent(event: WebSocketEvent | null, transition: PeerEvent | null): void {
     if (event !== null) this.produced.push(event);
     if (transition !== null) this.lifecycleSend(transition);
   }

@@ -1,5 +1,5 @@
 /**
- * Enumerations of the public API (../shared/API.md). Each is a frozen object plus a
+ * Enumerations of the public API (see the README). Each is a frozen object plus a
  * union type of its values, rather than a TypeScript `enum`, so that the values are plain
  * strings and numbers at run time and users can compare them with literals.
  */

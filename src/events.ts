@@ -1,20 +1,42 @@
 /**
- * The events of the public API (../shared/API.md), as wsproto's `wsproto.events`: the caller
+ * The events of the public API, as wsproto's `wsproto.events`: the caller
  * passes them to `send`, and `events()` yields them. They are classes so that `instanceof`
  * works as `isinstance` does in wsproto. Every field is readonly; constructors take one object
  * of fields, with wsproto's defaults.
  *
  * `type` is the class name, defined on the prototype rather than on each instance: messages
- * are created per received frame and an extra own property costs memory and time.
+ * are created per received frame and an extra own property costs memory and time. Each class
+ * declares its `type` as a string literal, so `WebSocketEvent` (the union of the classes
+ * `events()` yields) narrows in a `switch (event.type)` without a cast.
  */
 import type { Extension } from "../codec/extension.js";
 import type { Headers } from "../codec/headers.js";
+import { encodeUtf8 } from "../codec/utf8.js";
+import { fitCloseReason } from "../codec/close.js";
 
 const EMPTY = new Uint8Array(0);
 
 export abstract class Event {
   /** The class name ("Request", "TextMessage", …), as a string tag for switch statements. */
   declare readonly type: string;
+}
+
+/**
+ * Names a value that is not a wsmachine Event, for the LocalProtocolError that refuses it: the
+ * Fetch API's `Request` (a global in browsers, Node, Deno and Bun, so a forgotten import
+ * silently picks it), a class passed instead of an instance (whose `String()` is its source),
+ * or anything else by its tag.
+ */
+export function describeValue(value: unknown): string {
+  const FetchRequest = (globalThis as { Request?: abstract new (...args: never[]) => object }).Request;
+  if (FetchRequest !== undefined && value instanceof FetchRequest) {
+    return "the Fetch API's Request, not wsmachine's (a missing import: `import { Request } from \"wsmachine\"`)";
+  }
+  if (typeof value === "function") {
+    const name = value.name || "an anonymous class";
+    return `the class ${name} itself, not an event (create one: \`new ${name}({ … })\`)`;
+  }
+  return `${Object.prototype.toString.call(value)} (not a wsmachine Event)`;
 }
 
 function defineType(cls: { prototype: object }, name: string): void {
@@ -130,9 +152,13 @@ export class CloseConnection extends Event {
     this.reason = fields.reason ?? null;
   }
 
-  /** The close frame to send back (RFC 6455 §5.5.1: echo the status code). */
+  /**
+   * The close frame to send back (RFC 6455 §5.5.1: echo the status code). Its reason is this
+   * one cut to the 123 bytes of UTF-8 a close frame carries: a protocol failure's reason is a
+   * diagnostic that may be longer, and the reply must still be sendable.
+   */
   response(): CloseConnection {
-    return new CloseConnection({ code: this.code, reason: this.reason });
+    return new CloseConnection({ code: this.code, reason: this.reason === null ? null : fitCloseReason(this.reason) });
   }
 }
 defineType(CloseConnection, "CloseConnection");
@@ -172,7 +198,16 @@ export class BytesMessage extends Message<Uint8Array> {
 defineType(BytesMessage, "BytesMessage");
 
 export interface PingPongFields {
-  payload?: Uint8Array;
+  /**
+   * Application data, at most 125 bytes (RFC 6455 §5.5). A string is sent as its UTF-8 bytes,
+   * as wsproto's `Ping(payload=b"...")`; the event's `payload` is always the bytes.
+   */
+  payload?: Uint8Array | string;
+}
+
+function payloadBytes(payload: Uint8Array | string | undefined): Uint8Array {
+  if (payload === undefined) return EMPTY;
+  return typeof payload === "string" ? encodeUtf8(payload) : payload;
 }
 
 /** A ping (RFC 6455 §5.5.2); answer it with `response()`. */
@@ -182,7 +217,7 @@ export class Ping extends Event {
 
   constructor(fields: PingPongFields = {}) {
     super();
-    this.payload = fields.payload ?? EMPTY;
+    this.payload = payloadBytes(fields.payload);
   }
 
   /** The Pong to send back, with the same payload (RFC 6455 §5.5.3). */
@@ -199,7 +234,27 @@ export class Pong extends Event {
 
   constructor(fields: PingPongFields = {}) {
     super();
-    this.payload = fields.payload ?? EMPTY;
+    this.payload = payloadBytes(fields.payload);
   }
 }
 defineType(Pong, "Pong");
+
+/**
+ * Every event `events()` yields and the statechart's `ws.event` carries: a discriminated union
+ * on `type`, so `switch (event.type) { case "TextMessage": event.data }` narrows to the class
+ * (`instanceof` works as well). `Message` is only their common base: a received data message
+ * is always a `TextMessage` or a `BytesMessage`.
+ */
+export type WebSocketEvent =
+  | Request
+  | AcceptConnection
+  | RejectConnection
+  | RejectData
+  | CloseConnection
+  | TextMessage
+  | BytesMessage
+  | Ping
+  | Pong;
+
+/** The `type` tags of `WebSocketEvent`: "Request", "TextMessage", … */
+export type WebSocketEventType = WebSocketEvent["type"];

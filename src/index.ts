@@ -1,4 +1,4 @@
-/** wsmachine's public entry point: the names of ../shared/API.md. */
+/** wsmachine's public entry point: wsproto's API in TypeScript (the README shows it in use). */
 export { ConnectionType, ConnectionState, CloseReason } from "./constants.js";
 export { ProtocolError, LocalProtocolError, RemoteProtocolError } from "./errors.js";
 export {
@@ -13,9 +13,18 @@ export {
   BytesMessage,
   Ping,
   Pong,
+  type WebSocketEvent,
+  type WebSocketEventType,
+  type PingPongFields,
+  type MessageFields,
+  type CloseConnectionFields,
+  type RequestFields,
+  type AcceptConnectionFields,
+  type RejectConnectionFields,
+  type RejectDataFields,
 } from "./events.js";
 export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOptions } from "./connection.js";
-export { connectionMachine, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor, type PersistedConnectionContext } from "../machines/connection.js";
+export { connectionMachine, topLevelState, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor, type PersistedConnectionContext } from "../machines/connection.js";
 export type { FrameTrace, FrameTraceRecord, PersistedProtocolCore } from "../machines/protocol-core.js";
 export { generateNonce, generateAcceptToken } from "../codec/handshake/tokens.js";
 export { PerMessageDeflate, type PerMessageDeflateOptions, type NegotiatedParameters } from "./extensions/permessage-deflate.js";

@@ -17,7 +17,7 @@
  * ```
  *
  * Feed the response bytes to `new HttpHeadParser({ kind: "response" })`, which skips 1xx
- * responses other than 101 (BEHAVIOR row 5). After an accept, `parser.takeRest()` are the first
+ * responses other than 101 (README, Differences from wsproto #5). After an accept, `parser.takeRest()` are the first
  * frame bytes; after a reject, push `parser.takeRest()` and later bytes into `body`.
  *
  * The request written: `GET <target> HTTP/1.1`, Host, `Upgrade: websocket`, `Connection:
@@ -30,13 +30,13 @@
  * combined lists —, Sec-WebSocket-Accept matches the nonce, the subprotocol was offered), and
  * moreover: HTTP/1.1 or later, exactly one Sec-WebSocket-Accept, at most one
  * Sec-WebSocket-Protocol, well-formed extension elements, no extension twice and each one
- * offered (BEHAVIOR row 10). Each accepted element is passed to its Extension's `finalize`; an
+ * offered (README, Differences from wsproto #10). Each accepted element is passed to its Extension's `finalize`; an
  * error thrown there fails the handshake. AcceptConnection's `extensions` are those Extension
  * objects in response order; its `extraHeaders` every field line but Connection, Upgrade and
  * the Sec-WebSocket-Accept/-Protocol/-Extensions ones (names lower-cased, as wsproto).
  *
  * A final non-101 status becomes RejectConnection(statusCode, all headers, hasBody) where
- * hasBody is true exactly when the response has a body (BEHAVIOR row 13): Content-Length > 0,
+ * hasBody is true exactly when the response has a body (README, Differences from wsproto #13): Content-Length > 0,
  * chunked, or delimited by EOF.
  */
 import type { Extension } from "../extension.js";

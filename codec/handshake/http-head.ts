@@ -19,7 +19,7 @@
  *
  * - `headers` keeps every field line in order; names are lower-cased (as h11, so as wsproto's
  *   events), values are latin1 strings with surrounding whitespace removed.
- * - A response parser skips 1xx heads other than 101 (RFC 9110 §15.2, BEHAVIOR row 5) and
+ * - A response parser skips 1xx heads other than 101 (RFC 9110 §15.2, README, Differences from wsproto #5) and
  *   returns the next head; a 101 is returned, since after it come WebSocket frames.
  * - Empty lines before the start line are ignored (RFC 9112 §2.2).
  * - Refused (RemoteProtocolError): bare CR or bare LF anywhere, obs-fold (a field line starting

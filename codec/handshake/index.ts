@@ -9,7 +9,7 @@
  *   bytes, then `null` at EOF, to `body.push()` for RejectData events).
  * - server: push bytes into `new HttpHeadParser({ kind: "request" })`; `validateUpgradeRequest(head)`
  *   → Request (or RemoteProtocolError whose eventHint is the rejection to send); keep
- *   `parser.takeRest()` as the first frame bytes (BEHAVIOR row 4); later `buildAcceptResponse` or
+ *   `parser.takeRest()` as the first frame bytes (README, Differences from wsproto #4); later `buildAcceptResponse` or
  *   `buildRejectResponse` (+ `body.write(RejectData)`).
  */
 export {

@@ -1,7 +1,7 @@
 /**
  * Helpers to write HTTP/1.1 heads from caller-supplied values, checking them so that nothing the
  * caller passes can break the message framing (CR/LF injection, bad names, non-latin1 text).
- * Every failure is a LocalProtocolError naming the mistake (BEHAVIOR row 8).
+ * Every failure is a LocalProtocolError naming the mistake (README, Differences from wsproto #8).
  *
  * Interface:
  * ```ts

@@ -25,7 +25,7 @@
  * elements dropped), and `extraHeaders`: every other field line in order, names lower-cased,
  * including Connection, Upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version.
  *
- * Checks beyond wsproto (BEHAVIOR rows 6, 7, 10, 14): HTTP/1.1 or later; exactly one Host;
+ * Checks beyond wsproto (README, Differences from wsproto #6, #7, #10, #14): HTTP/1.1 or later; exactly one Host;
  * Upgrade and Connection fields combine as lists (`websocket` / `upgrade` tokens anywhere,
  * case-insensitive); exactly one Sec-WebSocket-Key, base64 of 16 bytes; exactly one
  * Sec-WebSocket-Version; subprotocols must be tokens; extension offers must follow RFC 6455 §9.1;

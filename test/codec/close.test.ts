@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildClosePayload, isValidCloseCode, MAX_CLOSE_REASON_BYTES, parseClosePayload } from "../../codec/close.js";
+import { buildClosePayload, fitCloseReason, isValidCloseCode, MAX_CLOSE_REASON_BYTES, parseClosePayload } from "../../codec/close.js";
 import { ParseFailed } from "../../codec/frame.js";
 import { LocalProtocolError } from "../../src/errors.js";
 import { hex } from "./frame-helpers.js";
@@ -63,13 +63,27 @@ describe("buildClosePayload", () => {
     }
   });
 
-  it("truncates the reason to 123 bytes without splitting a code point", () => {
-    const ascii = buildClosePayload(1000, "x".repeat(200));
-    expect(ascii.length).toBe(2 + MAX_CLOSE_REASON_BYTES);
-    const emoji = buildClosePayload(1000, "😀".repeat(40));
+  it("sends a reason of up to 123 bytes and refuses a longer one instead of cutting it", () => {
+    expect(buildClosePayload(1000, "x".repeat(123)).length).toBe(2 + MAX_CLOSE_REASON_BYTES);
+    expect(() => buildClosePayload(1000, "x".repeat(124))).toThrow(
+      "close reason is 124 bytes of UTF-8, more than the 123 a close frame carries (RFC 6455 §5.5",
+    );
+    // 31 four-byte emoji are 124 bytes though only 62 UTF-16 units.
+    expect(() => buildClosePayload(1000, "😀".repeat(31))).toThrow(LocalProtocolError);
+  });
+
+  it("fitCloseReason cuts a reason to 123 bytes without splitting a code point", () => {
+    expect(fitCloseReason("short")).toBe("short");
+    expect(fitCloseReason("x".repeat(200))).toBe("x".repeat(123));
     // 30 four-byte emoji take 120 bytes; a 31st would need 124.
-    expect(emoji.length).toBe(2 + 120);
-    expect(parseClosePayload(emoji).reason).toBe("😀".repeat(30));
+    expect(fitCloseReason("😀".repeat(40))).toBe("😀".repeat(30));
+    expect(buildClosePayload(1000, fitCloseReason("é".repeat(100))).length).toBe(2 + 122);
+  });
+
+  it("says a code that is not a number is not a number (plain JS)", () => {
+    expect(() => buildClosePayload("1000" as unknown as number)).toThrow(
+      'close status code must be a number, not the string "1000": e.g. new CloseConnection({ code: 1000 }) (RFC 6455 §7.4)',
+    );
   });
 
   it("refuses codes the RFC forbids on the wire, non-integers, and a reason without a code", () => {

@@ -79,11 +79,12 @@ describe("FrameEncoder: close frames", () => {
     expect(server().close(1001, "bye")).toEqual(hex("88 05 03 e9 62 79 65"));
   });
 
-  it("cuts a long reason to 123 bytes at a code-point boundary", () => {
-    const frame = server().close(1000, "€".repeat(50));
+  it("sends a reason of up to 123 bytes and refuses a longer one rather than cut it", () => {
     // 41 three-byte euros are 123 bytes; the 42nd would not fit.
+    const frame = server().close(1000, "€".repeat(41));
     expect(frame[1]).toBe(2 + 123);
     expect(new TextDecoder("utf-8", { fatal: true }).decode(frame.subarray(4))).toBe("€".repeat(41));
+    expect(() => server().close(1000, "€".repeat(42))).toThrow(LocalProtocolError);
   });
 
   it("refuses close codes the RFC forbids on the wire", () => {

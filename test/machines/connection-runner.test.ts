@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { assign, createActor, setup, type Snapshot, type StateValue } from "xstate";
 import { ConnectionRunner, compileMachine } from "../../machines/connection-runner.js";
-import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent, type ConnectionMachineInput } from "../../machines/connection.js";
+import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent, type InternalConnectionMachineInput } from "../../machines/connection.js";
 import {
   AcceptConnection,
   BytesMessage,
@@ -55,7 +55,7 @@ interface Observed {
   emitted: unknown[];
 }
 
-function sideBySide(input: ConnectionMachineInput) {
+function sideBySide(input: InternalConnectionMachineInput) {
   const actorEmitted: unknown[] = [];
   const runnerEmitted: unknown[] = [];
   const actor = createActor(connectionMachine, { input });
@@ -213,7 +213,7 @@ function steps(role: ConnectionType, directPeerEvents: boolean) {
 }
 
 describe("ConnectionRunner runs the connection machine as an actor does", () => {
-  const cases: Array<[string, ConnectionMachineInput, boolean]> = [
+  const cases: Array<[string, InternalConnectionMachineInput, boolean]> = [
     ["client reading its input in the machine", { type: ConnectionType.CLIENT }, false],
     ["server reading its input in the machine", { type: ConnectionType.SERVER }, false],
     ["client driven as WSConnection drives it", { type: ConnectionType.CLIENT, readInputInActor: false }, true],
