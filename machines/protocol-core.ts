@@ -392,7 +392,7 @@ export class ProtocolCore {
     const offer = this.clientOffer;
     if (offer === null) throw new Error("internal: response read before the request was sent");
     try {
-      // The parser skips 1xx informational responses (RFC 9110 §15.2, BEHAVIOR row 5).
+      // The parser skips 1xx informational responses (RFC 9110 §15.2; README, "Differences from wsproto", row 5).
       const head = this.readHead("response");
       if (head === null) return this.eofWhileConnecting();
       const outcome = handshake.validateUpgradeResponse(head as handshake.HttpResponseHead, offer);
@@ -452,7 +452,7 @@ export class ProtocolCore {
     return null;
   }
 
-  /** BEHAVIOR.md row 3: EOF before the handshake finished closes with 1006. */
+  /** EOF before the handshake finished closes with 1006 (README, "Differences from wsproto", row 3). */
   private eofWhileConnecting(): Event | null {
     if (!this.eofReceived || this.transition !== null) return null;
     this.transition = EOF;

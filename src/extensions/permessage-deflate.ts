@@ -17,7 +17,7 @@
  * One instance serves one connection: negotiation fixes its role and parameters, and it holds
  * the compression state of both directions.
  *
- * Where this differs from wsproto (BEHAVIOR rows 10–11): parameters are parsed by the RFC 6455
+ * Where this differs from wsproto (README, "Differences from wsproto", rows 10–11): parameters are parsed by the RFC 6455
  * §9.1 grammar (quoted values, duplicates, unknown parameters and bad values decline an offer or
  * fail a response, RFC 7692 §5); a server limits the client's window only when the client
  * offered `client_max_window_bits`; the compression state of a message is set by its first
