@@ -54,12 +54,12 @@ describe("splitList (RFC 9110 §5.6.1)", () => {
   it("splits on commas and trims each element", () => {
     expect(splitList("a, b ,\tc")).toEqual(["a", "b", "c"]);
   });
-  it("drops empty elements (README "Differences from wsproto" #14)", () => {
+  it("drops empty elements (README, Differences from wsproto #14)", () => {
     expect(splitList(",a,, ,b,")).toEqual(["a", "b"]);
     expect(splitList("")).toEqual([]);
     expect(splitList(" , ")).toEqual([]);
   });
-  it("does not split inside quoted strings (README "Differences from wsproto" #10)", () => {
+  it("does not split inside quoted strings (README, Differences from wsproto #10)", () => {
     expect(splitList('foo; x="a,b", bar')).toEqual(['foo; x="a,b"', "bar"]);
     expect(splitList('x; y="q\\"uote,d", z')).toEqual(['x; y="q\\"uote,d"', "z"]);
     expect(splitList('a="\\\\", b')).toEqual(['a="\\\\"', "b"]);

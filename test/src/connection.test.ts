@@ -67,7 +67,7 @@ describe("WSConnection: the opening handshake", () => {
     expect((accept as AcceptConnection).subprotocol).toBe("chat");
   });
 
-  it("keeps frames that arrive in the same chunk as the request (README "Differences from wsproto" #4)", () => {
+  it("keeps frames that arrive in the same chunk as the request (README, Differences from wsproto #4)", () => {
     const client = new WSConnection(ConnectionType.CLIENT);
     const server = new WSConnection(ConnectionType.SERVER);
     const requestBytes = client.send(new Request({ host: "h", target: "/" }));
@@ -226,7 +226,7 @@ describe("WSConnection: data transfer", () => {
     expect(drain(pair.server)).toEqual([]);
   });
 
-  it("a protocol failure yields CloseConnection with the RFC's code; later input is discarded (README "Differences from wsproto" #1)", () => {
+  it("a protocol failure yields CloseConnection with the RFC's code; later input is discarded (README, Differences from wsproto #1)", () => {
     const pair = openPair();
     // An unmasked frame from a client: RFC 6455 §5.1 requires the server to fail with 1002.
     pair.server.receiveData(serverFrame(0x81, [0x68, 0x69]));
@@ -302,7 +302,7 @@ describe("WSConnection: the closing handshake", () => {
     expect(pair.client.state).toBe(ConnectionState.CLOSED);
   });
 
-  it("refuses close codes the RFC forbids on the wire (README "Differences from wsproto" #9)", () => {
+  it("refuses close codes the RFC forbids on the wire (README, Differences from wsproto #9)", () => {
     const pair = openPair();
     for (const code of [999, 1004, 1006, 1015, 1016, 2999, 5000]) {
       expect(() => pair.client.send(new CloseConnection({ code })), `code ${code}`).toThrow(LocalProtocolError);
@@ -312,7 +312,7 @@ describe("WSConnection: the closing handshake", () => {
 });
 
 describe("WSConnection: EOF in every state", () => {
-  it("CONNECTING: CloseConnection(1006) and CLOSED (README "Differences from wsproto" #3), an empty chunk is not EOF", () => {
+  it("CONNECTING: CloseConnection(1006) and CLOSED (README, Differences from wsproto #3), an empty chunk is not EOF", () => {
     for (const type of [ConnectionType.CLIENT, ConnectionType.SERVER]) {
       const connection = new WSConnection(type);
       if (type === ConnectionType.CLIENT) connection.send(new Request({ host: "h", target: "/" }));
@@ -342,7 +342,7 @@ describe("WSConnection: EOF in every state", () => {
     expect(other.client.state).toBe(ConnectionState.CLOSED);
   });
 
-  it("REMOTE_CLOSING and CLOSED: no second CloseConnection (README "Differences from wsproto" #2)", () => {
+  it("REMOTE_CLOSING and CLOSED: no second CloseConnection (README, Differences from wsproto #2)", () => {
     const pair = openPair();
     pair.client.receiveData(pair.server.send(new CloseConnection({ code: 1000 })));
     drain(pair.client);

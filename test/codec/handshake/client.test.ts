@@ -106,7 +106,7 @@ describe("validateUpgradeResponse: 101", () => {
     ]);
   });
 
-  it("accepts list-valued Upgrade / Connection in any case (README "Differences from wsproto" #6)", () => {
+  it("accepts list-valued Upgrade / Connection in any case (README, Differences from wsproto #6)", () => {
     const r = validateUpgradeResponse(
       response([
         "HTTP/1.1 101 Switching Protocols",
@@ -139,7 +139,7 @@ describe("validateUpgradeResponse: 101", () => {
   });
 });
 
-describe("client extension negotiation (wsproto client_extensions_handshake, README "Differences from wsproto" #10)", () => {
+describe("client extension negotiation (wsproto client_extensions_handshake, README, Differences from wsproto #10)", () => {
   it("finalizes each accepted extension with its whole element, in response order", () => {
     const a = new FakeExtension({ name: "a" });
     const b = new FakeExtension({ name: "b" });
@@ -210,7 +210,7 @@ function readRejection(text: string | Uint8Array, cuts: number[] = [], eof = tru
   return { event: result.event, body: result.body, events, data: dec(concatBytes(...events.map((e) => e.data))) };
 }
 
-describe("validateUpgradeResponse: rejection (README "Differences from wsproto" #13)", () => {
+describe("validateUpgradeResponse: rejection (README, Differences from wsproto #13)", () => {
   it("no body: Content-Length 0", () => {
     const r = readRejection("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nX: y\r\n\r\n");
     expect(r.event).toBeInstanceOf(RejectConnection);
@@ -317,14 +317,14 @@ describe("validateUpgradeResponse: rejection (README "Differences from wsproto" 
     expect(r.events).toEqual([new RejectData({ data: new Uint8Array(0), bodyFinished: true })]);
   });
 
-  it("a 1xx before the rejection is skipped (README "Differences from wsproto" #5)", () => {
+  it("a 1xx before the rejection is skipped (README, Differences from wsproto #5)", () => {
     const r = readRejection("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno");
     expect(r.event.statusCode).toBe(401);
     expect(r.data).toBe("no");
   });
 });
 
-describe("client: bytes after the 101 are frames (README "Differences from wsproto" #4)", () => {
+describe("client: bytes after the 101 are frames (README, Differences from wsproto #4)", () => {
   it("keeps them for any chunking", () => {
     const frames = Uint8Array.from([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x89, 0x00]);
     const all = concatBytes(enc(OK.join("\r\n") + "\r\n\r\n"), frames);

@@ -62,7 +62,7 @@ describe("HttpHeadParser: requests", () => {
     expect(head?.byteLength).toBe(REQUEST.length);
   });
 
-  it("hands back the bytes after the head untouched (README "Differences from wsproto" #4)", () => {
+  it("hands back the bytes after the head untouched (README, Differences from wsproto #4)", () => {
     const frames = Uint8Array.from([0x81, 0x85, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x0d, 0x0a, 0x0d, 0x0a]);
     const p = new HttpHeadParser({ kind: "request" });
     const head = p.push(concatBytes(enc(REQUEST), frames));
@@ -197,7 +197,7 @@ describe("HttpHeadParser: responses", () => {
     expect(parseResponse("HTTP/1.0 400 Bad \u00e9 Request\r\n\r\n").head).toMatchObject({ versionMinor: 0, reason: "Bad \u00e9 Request" });
   });
 
-  it("skips 1xx informational responses other than 101 (README "Differences from wsproto" #5)", () => {
+  it("skips 1xx informational responses other than 101 (README, Differences from wsproto #5)", () => {
     const text =
       "HTTP/1.1 100 Continue\r\n\r\n" +
       "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +

@@ -63,7 +63,7 @@ describe("validateUpgradeRequest", () => {
     ]);
   });
 
-  it("keeps Host as sent, without IDNA decoding (README "Differences from wsproto" #7)", () => {
+  it("keeps Host as sent, without IDNA decoding (README, Differences from wsproto #7)", () => {
     expect(receive(replaced("Host", "xn--bcher-kva.example:8080")).host).toBe("xn--bcher-kva.example:8080");
   });
 
@@ -79,7 +79,7 @@ describe("validateUpgradeRequest", () => {
     expect(request.extensions).toEqual(['x; p="1,2"', "y"]);
   });
 
-  it("accepts Upgrade and Connection as combined, case-insensitive lists (README "Differences from wsproto" #6)", () => {
+  it("accepts Upgrade and Connection as combined, case-insensitive lists (README, Differences from wsproto #6)", () => {
     const headers = BASE.filter(([n]) => n !== "Upgrade" && n !== "Connection");
     const request = receive([
       ...headers,
@@ -98,7 +98,7 @@ describe("validateUpgradeRequest", () => {
   it.each<[string, Array<[string, string]>, string | undefined]>([
     ["method POST", BASE, "POST /chat HTTP/1.1"],
     ["lower-case method", BASE, "get /chat HTTP/1.1"],
-    ["HTTP/1.0 (README "Differences from wsproto" #7)", BASE, "GET /chat HTTP/1.0"],
+    ["HTTP/1.0 (README, Differences from wsproto #7)", BASE, "GET /chat HTTP/1.0"],
     ["HTTP/2.0", BASE, "GET /chat HTTP/2.0"],
     ["missing Host", without("Host"), undefined],
     ["two Host fields", [...BASE, ["Host", "other"]], undefined],
@@ -108,8 +108,8 @@ describe("validateUpgradeRequest", () => {
     ["missing Connection", without("Connection"), undefined],
     ["Connection without upgrade", replaced("Connection", "keep-alive"), undefined],
     ["missing key", without("Sec-WebSocket-Key"), undefined],
-    ["two keys (README "Differences from wsproto" #6)", [...BASE, ["Sec-WebSocket-Key", KEY]], undefined],
-    ["key of 15 bytes (README "Differences from wsproto" #7)", replaced("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25j"), undefined],
+    ["two keys (README, Differences from wsproto #6)", [...BASE, ["Sec-WebSocket-Key", KEY]], undefined],
+    ["key of 15 bytes (README, Differences from wsproto #7)", replaced("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25j"), undefined],
     ["key of 17 bytes", replaced("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZXg="), undefined],
     ["key not base64", replaced("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZ!=="), undefined],
     ["request body (Content-Length)", [...BASE, ["Content-Length", "5"]], undefined],
@@ -128,7 +128,7 @@ describe("validateUpgradeRequest", () => {
     ["a missing version", without("Sec-WebSocket-Version")],
     ["version 8", replaced("Sec-WebSocket-Version", "8")],
     ["a version list", replaced("Sec-WebSocket-Version", "13, 8")],
-    ["two version fields (README "Differences from wsproto" #6)", [...BASE, ["Sec-WebSocket-Version", "13"]]],
+    ["two version fields (README, Differences from wsproto #6)", [...BASE, ["Sec-WebSocket-Version", "13"]]],
   ])("answers %s with 426 and Sec-WebSocket-Version: 13", (_, headers) => {
     const e = remoteError(() => receive(headers));
     expect(e.eventHint?.statusCode).toBe(426);
@@ -235,7 +235,7 @@ describe("buildAcceptResponse", () => {
   });
 });
 
-describe("server extension negotiation (wsproto server_extensions_handshake, README "Differences from wsproto" #10)", () => {
+describe("server extension negotiation (wsproto server_extensions_handshake, README, Differences from wsproto #10)", () => {
   type Row = {
     name: string;
     offered: string[];

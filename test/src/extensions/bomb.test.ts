@@ -1,5 +1,5 @@
 /**
- * Decompression bombs (README "Differences from wsproto" #11): a few MiB of deflate that would inflate to GiBs is
+ * Decompression bombs (README, Differences from wsproto #11): a few MiB of deflate that would inflate to GiBs is
  * stopped as soon as the message passes the budget, quickly and without holding the excess.
  */
 import { ZStream, zlibDeflate, zlibDeflateInit2, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH } from "pako";

@@ -123,7 +123,7 @@ describe("server accept() (RFC 7692 §5, §7.1)", () => {
     });
   });
 
-  it("uses the client's window only as negotiated (README "Differences from wsproto" #10)", () => {
+  it("uses the client's window only as negotiated (README, Differences from wsproto #10)", () => {
     // No client_max_window_bits offered: the server never limits (or assumes a limit on) the client.
     const server = new PerMessageDeflate({ clientMaxWindowBits: true });
     expect(server.accept(PMD)).toBe(true);

@@ -259,7 +259,7 @@ describe("RSV1 and the threshold (RFC 7692 §6)", () => {
   });
 });
 
-describe("fragments and control frames (README "Differences from wsproto" #11)", () => {
+describe("fragments and control frames (README, Differences from wsproto #11)", () => {
   it.each([false, true])("a control frame between fragments does not change the message's compression (control payload through hooks: %s)", (controlThroughHooks) => {
     const { client, server } = negotiate({ threshold: 0 }, {});
     const text = compressibleText(5000, 11);
@@ -369,7 +369,7 @@ describe("RFC 7692 §7.2.3 examples", () => {
     expect(td.decode(dec.messages[0]!.data)).toBe("Hello");
   });
 
-  it("§7.2.3.4 a DEFLATE block with BFINAL set to 1, then more messages (README "Differences from wsproto" #11)", () => {
+  it("§7.2.3.4 a DEFLATE block with BFINAL set to 1, then more messages (README, Differences from wsproto #11)", () => {
     const { dec } = receiver();
     dec.receive([
       compressedFrame(hex("f3 48 cd c9 c9 07 00 00")),
@@ -406,7 +406,7 @@ function bfinalPeer(messages: Uint8Array[], withPadOctet: boolean): Uint8Array[]
   });
 }
 
-describe("peers that end messages with a final block (README "Differences from wsproto" #11)", () => {
+describe("peers that end messages with a final block (README, Differences from wsproto #11)", () => {
   it.each([false, true])("later messages still decode, and may refer to earlier ones (pad octet: %s)", (pad) => {
     const m1 = compressibleText(5000, 21);
     const m2 = concat([m1.subarray(100, 3000), te.encode("fresh"), m1.subarray(0, 2000)]);
