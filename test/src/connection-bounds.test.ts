@@ -531,7 +531,7 @@ describe("WSConnection workQuantum and memoryBudget: properties", () => {
         const log = summarize(plain.events);
         expect(log.slice(0, want.length)).toEqual(want);
       }),
-      { numRuns: 60 },
+      { numRuns: 50 },
     );
   });
 
@@ -557,7 +557,7 @@ describe("WSConnection workQuantum and memoryBudget: properties", () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   });
 });
