@@ -11,7 +11,7 @@
  * function fitCloseReason(reason: string): string;              // cut to 123 bytes of UTF-8
  * ```
  */
-import { LocalProtocolError } from "../src/errors.js";
+import { LocalProtocolError } from "./errors.js";
 import { type ClosePayload, ParseFailed } from "./frame.js";
 import { decodeUtf8, encodeUtf8, truncateUtf8 } from "./utf8.js";
 

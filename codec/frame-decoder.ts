@@ -328,7 +328,7 @@ export class FrameDecoder {
   }
 
   private overBudget(): ParseFailed {
-    return new ParseFailed("the server's memory for incomplete messages is used up (maxBufferedBytes): try again later", 1013);
+    return new ParseFailed("the memory budget for incomplete messages is used up (memoryBudget, a server's maxBufferedBytes): try again later", 1013);
   }
 
   /** Die of `failure`: drop everything held (see nextFrame). */

@@ -33,7 +33,7 @@
  * unfinished, or a control payload over 125 bytes, throws LocalProtocolError and changes nothing.
  * Control frames may be sent between the fragments of a message (RFC 6455 §5.4).
  */
-import { LocalProtocolError } from "../src/errors.js";
+import { LocalProtocolError } from "./errors.js";
 import type { Extension } from "./extension.js";
 import { buildClosePayload } from "./close.js";
 import { NO_RSV_BITS, Opcode, type RsvBits } from "./frame.js";

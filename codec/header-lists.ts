@@ -25,7 +25,7 @@
  * quoted-string do not split, and empty elements (",,", leading/trailing commas) are dropped.
  * Elements keep their case: callers compare case-insensitively where the grammar says so.
  */
-import type { Headers } from "./headers.js";
+import type { Headers } from "./events.js";
 
 function table(pred: (c: number) => boolean): Uint8Array {
   const t = new Uint8Array(256);

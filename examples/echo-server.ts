@@ -6,7 +6,7 @@
  * completes closing handshakes (echoing the client's code), and runs until SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_MESSAGE_SIZE } from "../src/constants.js";
+import { DEFAULT_MAX_MESSAGE_SIZE } from "../codec/constants.js";
 import { createWebSocketServer } from "../src/node/index.js";
 
 const { values } = parseArgs({

@@ -24,7 +24,7 @@
  * sharing its `ProtocolCore`, and the actor owns the lifecycle from there on.
  */
 import { and, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition, type StateValue } from "xstate";
-import { ConnectionState } from "../src/constants.js";
+import { ConnectionState } from "../codec/constants.js";
 import {
   connectionActions,
   connectionMachine,

@@ -31,9 +31,9 @@
  * handler reports the LocalProtocolError), or caught and reported as `ws.error`.
  */
 import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type Snapshot, type SnapshotFrom, type StateValue } from "xstate";
-import { ConnectionState, ConnectionType } from "../src/constants.js";
-import { LocalProtocolError, type ProtocolError } from "../src/errors.js";
-import type { Event, RejectConnection, RejectData, WebSocketEvent } from "../src/events.js";
+import { ConnectionState, ConnectionType } from "../codec/constants.js";
+import { LocalProtocolError, type ProtocolError } from "../codec/errors.js";
+import type { Event, RejectConnection, RejectData, WebSocketEvent } from "../codec/events.js";
 import { ProtocolCore, type InputPhase, type PeerEvent, type PersistedProtocolCore, type ProtocolCoreOptions } from "./protocol-core.js";
 
 /** The actor's input, for an app that embeds `connectionMachine` (see the README, "Embedding"). */

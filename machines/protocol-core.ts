@@ -10,8 +10,8 @@
  * - `WSConnection`, which calls `step` directly in `events()` so that a data frame costs no
  *   `actor.send`, and sends the actor only the `PeerEvent`s.
  */
-import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../src/constants.js";
-import { LocalProtocolError, RemoteProtocolError } from "../src/errors.js";
+import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../codec/constants.js";
+import { LocalProtocolError, RemoteProtocolError } from "../codec/errors.js";
 import {
   AcceptConnection,
   BytesMessage,
@@ -25,13 +25,13 @@ import {
   Request,
   TextMessage,
   describeValue,
-} from "../src/events.js";
+} from "../codec/events.js";
 import type { Extension } from "../codec/extension.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../codec/frame.js";
 import { FrameDecoder } from "../codec/frame-decoder.js";
 import type { MemoryBudget } from "../codec/memory-budget.js";
 import { FrameEncoder } from "../codec/frame-encoder.js";
-import type { Headers } from "../codec/headers.js";
+import type { Headers } from "../codec/events.js";
 import { appendList, extensionName } from "../codec/header-lists.js";
 import * as handshake from "../codec/handshake/index.js";
 

@@ -30,11 +30,11 @@ import {
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
 import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
 import type { Extension } from "../codec/extension.js";
-import type { Headers } from "../codec/headers.js";
+import type { Headers } from "../codec/events.js";
 import type { MemoryBudget } from "../codec/memory-budget.js";
-import { ConnectionState, ConnectionType } from "./constants.js";
-import { LocalProtocolError, type ProtocolError } from "./errors.js";
-import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "./events.js";
+import { ConnectionState, ConnectionType } from "../codec/constants.js";
+import { LocalProtocolError, type ProtocolError } from "../codec/errors.js";
+import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
 
 export interface ConnectionOptions {

@@ -1,6 +1,6 @@
 /** wsmachine's public entry point: wsproto's API in TypeScript (the README shows it in use). */
-export { ConnectionType, ConnectionState, CloseReason } from "./constants.js";
-export { ProtocolError, LocalProtocolError, RemoteProtocolError } from "./errors.js";
+export { ConnectionType, ConnectionState, CloseReason } from "../codec/constants.js";
+export { ProtocolError, LocalProtocolError, RemoteProtocolError } from "../codec/errors.js";
 export {
   Event,
   Request,
@@ -22,7 +22,7 @@ export {
   type AcceptConnectionFields,
   type RejectConnectionFields,
   type RejectDataFields,
-} from "./events.js";
+} from "../codec/events.js";
 export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOptions } from "./connection.js";
 export { connectionMachine, topLevelState, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor, type PersistedConnectionContext } from "../machines/connection.js";
 export type { FrameTrace, FrameTraceRecord, PersistedProtocolCore } from "../machines/protocol-core.js";
@@ -31,5 +31,5 @@ export { PerMessageDeflate, type PerMessageDeflateOptions, type NegotiatedParame
 export { pakoEngine, InflateError, type DeflateEngine, type Deflater, type Inflater } from "./extensions/deflate-engine.js";
 export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";
-export type { Headers } from "../codec/headers.js";
+export type { Headers } from "../codec/events.js";
 export { MemoryBudget, MemoryAccount } from "../codec/memory-budget.js";

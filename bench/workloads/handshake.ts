@@ -12,7 +12,7 @@ import {
   validateUpgradeRequest,
   validateUpgradeResponse,
 } from "../../codec/handshake/index.js";
-import { AcceptConnection, Request } from "../../src/events.js";
+import { AcceptConnection, Request } from "../../codec/events.js";
 
 const HANDSHAKES_PER_PASS = 500;
 

@@ -27,8 +27,8 @@
  * connection after a rejection). Data is returned as views into the pushed chunks when a call
  * yields a single piece, copied into one array when it yields several.
  */
-import { RejectData } from "../../src/events.js";
-import { LocalProtocolError, RemoteProtocolError } from "../../src/errors.js";
+import { RejectData } from "../events.js";
+import { LocalProtocolError, RemoteProtocolError } from "../errors.js";
 import { combinedList, FIELD_CONTENT, TCHAR, toLowerAscii } from "../header-lists.js";
 import type { HttpResponseHead } from "./http-head.js";
 import { concatBytes } from "../bytes.js";

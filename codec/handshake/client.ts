@@ -40,9 +40,9 @@
  * chunked, or delimited by EOF.
  */
 import type { Extension } from "../extension.js";
-import { AcceptConnection, RejectConnection, type Request } from "../../src/events.js";
-import { LocalProtocolError, RemoteProtocolError } from "../../src/errors.js";
-import type { Headers } from "../headers.js";
+import { AcceptConnection, RejectConnection, type Request } from "../events.js";
+import { LocalProtocolError, RemoteProtocolError } from "../errors.js";
+import type { Headers } from "../events.js";
 import { appendList, extensionName, hasToken, isExtensionElement, isFieldValue, isToken } from "../header-lists.js";
 import { RejectBodyReader, responseBodyFraming } from "./body.js";
 import type { HttpResponseHead } from "./http-head.js";

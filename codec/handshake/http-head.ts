@@ -37,9 +37,9 @@
  * - Bytes are only copied when a head spans several chunks; `takeRest()` is a view into the last
  *   chunk pushed (not a copy).
  */
-import type { Headers } from "../headers.js";
-import { RejectConnection } from "../../src/events.js";
-import { RemoteProtocolError } from "../../src/errors.js";
+import type { Headers } from "../events.js";
+import { RejectConnection } from "../events.js";
+import { RemoteProtocolError } from "../errors.js";
 import { TCHAR } from "../header-lists.js";
 import { decodeLatin1 } from "./latin1.js";
 

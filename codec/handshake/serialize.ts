@@ -13,8 +13,8 @@
  * reasonPhrase(status: number): string     // standard reason phrase, or "" if unknown
  * ```
  */
-import type { Headers } from "../headers.js";
-import { LocalProtocolError } from "../../src/errors.js";
+import type { Headers } from "../events.js";
+import { LocalProtocolError } from "../errors.js";
 import { isFieldValue, isToken, toLowerAscii } from "../header-lists.js";
 
 export function checkHeaders(headers: Headers, reserved: ReadonlySet<string>, what: string): void {

@@ -44,9 +44,9 @@
  * caller's "Transfer-Encoding: chunked"; with neither, "Transfer-Encoding: chunked" is added.
  */
 import type { Extension } from "../extension.js";
-import type { Headers } from "../headers.js";
-import { AcceptConnection, RejectConnection, Request } from "../../src/events.js";
-import { LocalProtocolError, RemoteProtocolError } from "../../src/errors.js";
+import type { Headers } from "../events.js";
+import { AcceptConnection, RejectConnection, Request } from "../events.js";
+import { LocalProtocolError, RemoteProtocolError } from "../errors.js";
 import {
   appendList,
   extensionName,

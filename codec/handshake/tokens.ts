@@ -12,7 +12,7 @@
  * ```
  */
 import { sha1 } from "@noble/hashes/legacy.js";
-import { LocalProtocolError } from "../../src/errors.js";
+import { LocalProtocolError } from "../errors.js";
 
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const GUID_BYTES = Uint8Array.from(WEBSOCKET_GUID, (ch) => ch.charCodeAt(0));

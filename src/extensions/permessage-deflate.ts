@@ -27,7 +27,7 @@
  */
 import type { Extension } from "../../codec/extension.js";
 import { NO_RSV_BITS, Opcode, ParseFailed, isControlOpcode, type RsvBits } from "../../codec/frame.js";
-import { LocalProtocolError } from "../errors.js";
+import { LocalProtocolError } from "../../codec/errors.js";
 import { InflateError, pakoEngine, type DeflateEngine, type Deflater, type Inflater } from "./deflate-engine.js";
 import { formatParameters, parseExtensionElement } from "./parameters.js";
 import { concatBytes } from "../../codec/bytes.js";

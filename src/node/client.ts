@@ -1,10 +1,10 @@
 /** Client-side glue: `connect(url, options)` over node:net (ws://) or node:tls (wss://). */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { Headers } from "../../codec/headers.js";
-import { ConnectionType } from "../constants.js";
+import type { Headers } from "../../codec/events.js";
+import { ConnectionType } from "../../codec/constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
-import { Request } from "../events.js";
+import { Request } from "../../codec/events.js";
 import type { PerMessageDeflateOptions } from "../index.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen, WORK_QUANTUM, type EndpointOptions } from "./endpoint.js";

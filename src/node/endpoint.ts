@@ -43,10 +43,10 @@
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type { Extension } from "../../codec/extension.js";
-import type { Headers } from "../../codec/headers.js";
-import { ConnectionState, ConnectionType } from "../constants.js";
+import type { Headers } from "../../codec/events.js";
+import { ConnectionState, ConnectionType } from "../../codec/constants.js";
 import type { WSConnection } from "../connection.js";
-import { RemoteProtocolError } from "../errors.js";
+import { RemoteProtocolError } from "../../codec/errors.js";
 import {
   AcceptConnection,
   BytesMessage,
@@ -59,7 +59,7 @@ import {
   Request,
   TextMessage,
   type Event,
-} from "../events.js";
+} from "../../codec/events.js";
 import { ConnectionClosedError, HandshakeRejectedError, PeerProtocolError, TimeoutError } from "./errors.js";
 import { concatBytes } from "../../codec/bytes.js";
 import { buildClosePayload } from "../../codec/close.js";

@@ -1,5 +1,5 @@
 /** Errors the Node glue reports (on top of the core's ProtocolError family). */
-import type { Headers } from "../../codec/headers.js";
+import type { Headers } from "../../codec/events.js";
 
 /** The server answered the opening handshake with a final status other than 101. */
 export class HandshakeRejectedError extends Error {

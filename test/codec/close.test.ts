@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildClosePayload, fitCloseReason, isValidCloseCode, MAX_CLOSE_REASON_BYTES, parseClosePayload } from "../../codec/close.js";
 import { ParseFailed } from "../../codec/frame.js";
-import { LocalProtocolError } from "../../src/errors.js";
+import { LocalProtocolError } from "../../codec/errors.js";
 import { hex } from "./frame-helpers.js";
 
 const VALID = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];

@@ -5,7 +5,7 @@ import { FrameDecoder } from "../../codec/frame-decoder.js";
 import { FrameEncoder, type FrameEncoderOptions } from "../../codec/frame-encoder.js";
 import { type Frame, Opcode, type RsvBits } from "../../codec/frame.js";
 import type { Masker } from "../../codec/mask.js";
-import { LocalProtocolError } from "../../src/errors.js";
+import { LocalProtocolError } from "../../codec/errors.js";
 import { buildFrame, CLIENT, concatBytes, decodeAll, expectSameBytes, hex, KEY, SERVER, splitAt, textBytes } from "./frame-helpers.js";
 
 const fixedKey = (key: Uint8Array): void => key.set(KEY);

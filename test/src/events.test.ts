@@ -13,7 +13,7 @@ import {
   TextMessage,
   type WebSocketEvent,
 } from "../../src/index.js";
-import { describeValue } from "../../src/events.js";
+import { describeValue } from "../../codec/events.js";
 
 /**
  * Type-checked by `npm test` (tsc): each case reads a field only its class has, which compiles

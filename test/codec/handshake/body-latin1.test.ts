@@ -3,8 +3,8 @@ import { RejectBodyReader, RejectBodyWriter, responseBodyFraming } from "../../.
 import { HttpHeadParser } from "../../../codec/handshake/http-head.js";
 import { allocBytes, decodeLatin1, encodeLatin1 } from "../../../codec/handshake/latin1.js";
 import { buildUpgradeRequest } from "../../../codec/handshake/client.js";
-import { RejectData, Request } from "../../../src/events.js";
-import { LocalProtocolError } from "../../../src/errors.js";
+import { RejectData, Request } from "../../../codec/events.js";
+import { LocalProtocolError } from "../../../codec/errors.js";
 import { enc } from "./helpers.js";
 
 describe("RejectBodyReader", () => {

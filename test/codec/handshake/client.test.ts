@@ -4,9 +4,9 @@ import { buildUpgradeRequest, validateUpgradeResponse, type UpgradeRequest } fro
 import { HttpHeadParser, type HttpResponseHead } from "../../../codec/handshake/http-head.js";
 import { generateAcceptToken, generateNonce } from "../../../codec/handshake/tokens.js";
 import type { Extension } from "../../../codec/extension.js";
-import type { Headers } from "../../../codec/headers.js";
-import { AcceptConnection, RejectConnection, RejectData, Request } from "../../../src/events.js";
-import { LocalProtocolError } from "../../../src/errors.js";
+import type { Headers } from "../../../codec/events.js";
+import { AcceptConnection, RejectConnection, RejectData, Request } from "../../../codec/events.js";
+import { LocalProtocolError } from "../../../codec/errors.js";
 import { concatBytes, dec, enc, FakeExtension, remoteError, splitAt } from "./helpers.js";
 
 const NONCE = "dGhlIHNhbXBsZSBub25jZQ==";

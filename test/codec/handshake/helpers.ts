@@ -1,7 +1,7 @@
 /** Shared helpers for the handshake codec tests. */
 import type { Extension } from "../../../codec/extension.js";
 import { NO_RSV_BITS, type Opcode, type RsvBits } from "../../../codec/frame.js";
-import { RemoteProtocolError } from "../../../src/errors.js";
+import { RemoteProtocolError } from "../../../codec/errors.js";
 import { expect } from "vitest";
 
 export const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

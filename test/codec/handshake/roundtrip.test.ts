@@ -18,8 +18,8 @@ import {
   validateUpgradeResponse,
   type HttpHead,
 } from "../../../codec/handshake/index.js";
-import type { Headers } from "../../../codec/headers.js";
-import { AcceptConnection, RejectConnection, RejectData, Request } from "../../../src/events.js";
+import type { Headers } from "../../../codec/events.js";
+import { AcceptConnection, RejectConnection, RejectData, Request } from "../../../codec/events.js";
 import { concatBytes, FakeExtension, splitAt } from "./helpers.js";
 
 const token = fc.stringMatching(/^[a-zA-Z0-9!#$%&'*+.^_`|~-]{1,12}$/);

@@ -7,9 +7,9 @@ import {
   validateUpgradeRequestHeaders,
 } from "../../../codec/handshake/server.js";
 import { generateAcceptToken } from "../../../codec/handshake/tokens.js";
-import type { Headers } from "../../../codec/headers.js";
-import { AcceptConnection, RejectConnection, RejectData, Request } from "../../../src/events.js";
-import { LocalProtocolError } from "../../../src/errors.js";
+import type { Headers } from "../../../codec/events.js";
+import { AcceptConnection, RejectConnection, RejectData, Request } from "../../../codec/events.js";
+import { LocalProtocolError } from "../../../codec/errors.js";
 import { dec, enc, FakeExtension, remoteError } from "./helpers.js";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LocalProtocolError } from "../../../src/errors.js";
+import { LocalProtocolError } from "../../../codec/errors.js";
 import { PerMessageDeflate, type PerMessageDeflateOptions } from "../../../src/extensions/permessage-deflate.js";
 import { negotiate } from "./helpers.js";
 

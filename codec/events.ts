@@ -9,10 +9,16 @@
  * declares its `type` as a string literal, so `WebSocketEvent` (the union of the classes
  * `events()` yields) narrows in a `switch (event.type)` without a cast.
  */
-import type { Extension } from "../codec/extension.js";
-import type { Headers } from "../codec/headers.js";
-import { encodeUtf8 } from "../codec/utf8.js";
-import { fitCloseReason } from "../codec/close.js";
+import type { Extension } from "./extension.js";
+import { encodeUtf8 } from "./utf8.js";
+import { fitCloseReason } from "./close.js";
+
+/**
+ * HTTP header fields as the public API carries them: an ordered list of [name, value] pairs.
+ * Names compare case-insensitively; values are ISO-8859-1 strings as on the wire (each char
+ * one byte), so no information is lost between bytes and strings.
+ */
+export type Headers = Array<[name: string, value: string]>;
 
 const EMPTY = new Uint8Array(0);
 
@@ -31,6 +37,7 @@ export function describeValue(value: unknown): string {
   const FetchRequest = (globalThis as { Request?: abstract new (...args: never[]) => object }).Request;
   if (FetchRequest !== undefined && value instanceof FetchRequest) {
     return "the Fetch API's Request, not wsmachine's (a missing import: `import { Request } from \"wsmachine\"`)";
+
   }
   if (typeof value === "function") {
     const name = value.name || "an anonymous class";
