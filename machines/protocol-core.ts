@@ -80,6 +80,18 @@ export interface FrameTraceRecord {
 
 export type FrameTrace = (record: FrameTraceRecord) => void;
 
+/**
+ * Where a client's randomness comes from: the handshake nonce (RFC 6455 §4.1) and each frame's
+ * masking key (§5.3). Only for replaying a recorded connection (`replayTrace`), which must pick
+ * what the original picked; a live connection must keep the default, crypto.getRandomValues.
+ */
+export interface Entropy {
+  /** The Sec-WebSocket-Key: base64 of 16 bytes. */
+  nonce(): string;
+  /** Fills key[0..3] with the next frame's masking key. */
+  maskKey(key: Uint8Array): void;
+}
+
 export interface ProtocolCoreOptions {
   /**
    * Called for every frame received or sent once OPEN. Off by default, and then it costs one
@@ -107,6 +119,8 @@ export interface ProtocolCoreOptions {
    * The handshake's negotiation is replayed on it. Used only when restoring.
    */
   restoreExtension?: (name: string) => Extension;
+  /** A client's nonce and masking keys (default: crypto.getRandomValues). For replay only. */
+  entropy?: Entropy;
 }
 
 /**
@@ -171,6 +185,7 @@ export class ProtocolCore {
   readonly assembleMessages: boolean;
   private readonly maxHandshakeHeadSize: number | undefined;
   private readonly frameTrace: FrameTrace | null;
+  private readonly entropy: Entropy | undefined;
 
   // Input. Before OPEN, bytes wait in `heldInput`; from OPEN on they go straight to the decoder.
   private heldInput: Uint8Array[] = [];
@@ -204,6 +219,7 @@ export class ProtocolCore {
     this.assembleMessages = options.assembleMessages === true;
     this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
     this.frameTrace = options.frameTrace ?? null;
+    this.entropy = options.entropy;
     this.readsOutsideActor = options.readInputInActor === false;
     this.framesOnly = options.framesOnly !== undefined;
     if (options.framesOnly !== undefined) {
@@ -446,7 +462,7 @@ export class ProtocolCore {
       extensions: enabled,
       assembleMessages: this.assembleMessages,
     });
-    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled });
+    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.entropy?.maskKey });
     for (const chunk of this.heldInput) this.decoder.receiveBytes(chunk);
     this.heldInput.length = 0;
   }
@@ -575,7 +591,7 @@ export class ProtocolCore {
     let error: LocalProtocolError | null = null;
     try {
       if (event instanceof Request) {
-        const built = handshake.buildUpgradeRequest(event);
+        const built = handshake.buildUpgradeRequest(event, this.entropy?.nonce());
         bytes = built.bytes;
         commit = () => {
           this.clientOffer = built;

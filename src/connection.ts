@@ -35,6 +35,8 @@ import { ConnectionState, ConnectionType } from "./constants.js";
 import { LocalProtocolError, type ProtocolError } from "./errors.js";
 import { Event, Message, Ping, Pong } from "./events.js";
 import { concatBytes } from "../codec/bytes.js";
+import type { Entropy } from "../machines/protocol-core.js";
+import { stateName, traceError, type TraceRecorder } from "./trace/entries.js";
 
 export interface ConnectionOptions {
   /** Largest incoming message in bytes, after decompression (default 64 MiB); past it: close 1009. */
@@ -73,6 +75,14 @@ export interface ConnectionOptions {
    * configured as the original, e.g. `() => new PerMessageDeflate(options)`.
    */
   restoreExtension?: (name: string) => Extension;
+  /**
+   * Opt-in flight recorder: called with every input chunk, EOF, send (with its bytes), event
+   * handed out and the state after each (src/trace/entries.ts; README, "Flight recorder").
+   * Costs one null check per call when absent. `replayTrace` reproduces a recorded connection.
+   */
+  record?: TraceRecorder;
+  /** Where a client's nonce and masking keys come from: for `replayTrace` only (RFC 6455 §5.3 wants them unpredictable). */
+  entropy?: Entropy;
 }
 
 export interface FramesOnlyOptions extends ConnectionOptions {
@@ -105,6 +115,7 @@ abstract class ConnectionEndpoint {
   /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
   private output: Uint8Array[] = [];
   private refusal: ProtocolError | null = null;
+  protected readonly recorder: TraceRecorder | null;
 
   protected constructor(type: ConnectionType, options: ConnectionOptions, framesOnly?: FramesOnlyOptions) {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
@@ -119,6 +130,7 @@ abstract class ConnectionEndpoint {
       frameTrace: options.frameTrace,
       readInputInActor: false,
       restoreExtension: options.restoreExtension,
+      entropy: options.entropy,
       framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
     };
     if (options.inspect !== undefined || options.snapshot !== undefined) {
@@ -133,6 +145,28 @@ abstract class ConnectionEndpoint {
       this.core = runner.context.core;
       this.lifecycle = runner.state;
     }
+    this.recorder = options.record ?? null;
+    if (this.recorder !== null) {
+      const limit = (value: number | undefined): number | null => (value === undefined || value === Infinity ? null : value);
+      this.recorder({
+        type: "start",
+        role: type,
+        limits: {
+          maxMessageSize: limit(this.core.maxMessageSize),
+          maxFragments: limit(this.core.maxFragments),
+          maxHandshakeHeadSize: limit(options.maxHandshakeHeadSize),
+          assembleMessages: this.core.assembleMessages,
+        },
+        framesOnly: framesOnly !== undefined,
+        restored: options.snapshot !== undefined,
+        state: this.stateName,
+      });
+    }
+  }
+
+  /** The statechart's state as a dotted path, for the recorder. */
+  protected get stateName(): string {
+    return stateName(this.lifecycle.value);
   }
 
   /**
@@ -199,6 +233,11 @@ abstract class ConnectionEndpoint {
    * when the event cannot be sent in this state or is invalid.
    */
   send(event: Event): Uint8Array {
+    if (this.recorder !== null) return concatBytes(this.recordSend(event, false));
+    return this.sendEvent(event);
+  }
+
+  private sendEvent(event: Event): Uint8Array {
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
     if (this.encodesDirectly(event)) return this.core.encodeData(event);
     if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${String(event)}`);
@@ -226,8 +265,22 @@ abstract class ConnectionEndpoint {
    * other event, and any client frame, comes as one chunk.
    */
   sendParts(event: Event): Uint8Array[] {
+    if (this.recorder !== null) return this.recordSend(event, true);
     if (this.encodesDirectly(event)) return this.core.encodeDataParts(event);
-    return [this.send(event)];
+    return [this.sendEvent(event)];
+  }
+
+  private recordSend(event: Event, asParts: boolean): Uint8Array[] {
+    const record = this.recorder!;
+    let parts: Uint8Array[];
+    try {
+      parts = asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)];
+    } catch (error) {
+      record({ type: "send", event, data: null, error: traceError(error), state: this.stateName });
+      throw error;
+    }
+    record({ type: "send", event, data: parts, error: null, state: this.stateName });
+    return parts;
   }
 
   /** A message, ping or pong while OPEN (a failed OPEN included, as wsproto): no actor needed. */
@@ -246,6 +299,23 @@ abstract class ConnectionEndpoint {
    * connection takes ownership of it (pass a copy if you reuse the buffer).
    */
   receiveData(data: Uint8Array | null): void {
+    if (this.recorder !== null) return this.recordReceive(data);
+    this.receive(data);
+  }
+
+  private recordReceive(data: Uint8Array | null): void {
+    // Copied first: once OPEN, the decoder may unmask the caller's chunk in place.
+    const copy = data instanceof Uint8Array ? data.slice() : null;
+    try {
+      this.receive(data);
+    } catch (error) {
+      this.recorder!({ type: "receive", data: copy, error: traceError(error), state: this.stateName });
+      throw error;
+    }
+    this.recorder!({ type: "receive", data: copy, error: null, state: this.stateName });
+  }
+
+  private receive(data: Uint8Array | null): void {
     if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
       if (data === null) return; // BEHAVIOR.md row 2: EOF after the end is no news
       throw new LocalProtocolError("receiveData() called after the connection was CLOSED");
@@ -259,7 +329,20 @@ abstract class ConnectionEndpoint {
   }
 
   /** Yields every pending event once, then ends. */
-  *events(): Generator<Event, void, undefined> {
+  events(): Generator<Event, void, undefined> {
+    return this.recorder === null ? this.pendingEvents() : this.recordedEvents(this.recorder);
+  }
+
+  private *recordedEvents(record: TraceRecorder): Generator<Event, void, undefined> {
+    for (const event of this.pendingEvents()) {
+      record({ type: "event", event, state: this.stateName });
+      yield event;
+    }
+    // Only when the iteration ran to its end: it may have changed the state without an event.
+    record({ type: "drained", state: this.stateName });
+  }
+
+  private *pendingEvents(): Generator<Event, void, undefined> {
     const produced = this.produced;
     for (;;) {
       if (this.producedIndex < produced.length) {
@@ -316,6 +399,18 @@ export class WSConnection extends ConnectionEndpoint {
    * Request. Raises RemoteProtocolError (with its `eventHint`) for an invalid request.
    */
   initiateUpgradeConnection(headers: Headers, target: string): void {
+    const record = this.recorder;
+    if (record === null) return this.initiateUpgrade(headers, target);
+    try {
+      this.initiateUpgrade(headers, target);
+    } catch (error) {
+      record({ type: "upgrade", headers, target, error: traceError(error), state: this.stateName });
+      throw error;
+    }
+    record({ type: "upgrade", headers, target, error: null, state: this.stateName });
+  }
+
+  private initiateUpgrade(headers: Headers, target: string): void {
     if (this.core.role !== ConnectionType.SERVER) {
       throw new LocalProtocolError("initiateUpgradeConnection() is for servers");
     }
