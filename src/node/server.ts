@@ -18,7 +18,7 @@ import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
 /** What a server needs to know to accept connections. */
-export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
+export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace" | "record"> {
   /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
   subprotocols?: readonly string[];
   /**
@@ -58,6 +58,7 @@ function connectionOptions(options: ServerOptions): ConnectionOptions {
     assembleMessages: true,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
+    record: options.record,
   };
 }
 

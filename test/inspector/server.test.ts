@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { connect, type WebSocketEndpoint } from "../../src/node/index.js";
-import { InspectorHub, type FeedMessage } from "../../tools/inspector/recorder.js";
-import { startInspector, type RunningInspector } from "../../tools/inspector/server.js";
+import { InspectorHub, type FeedMessage } from "../../src/inspector/hub.js";
+import { startInspector, type RunningInspector } from "../../src/inspector/server.js";
 
 describe("offline inspector server", () => {
   let inspector: RunningInspector;

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionMachine } from "../../src/index.js";
-import { allNodes, statechartGraph } from "../../tools/inspector/statechart-graph.js";
+import { allNodes, statechartGraph } from "../../src/inspector/statechart-graph.js";
 
 const CHROMIUM = process.env.WSMACHINE_CHROMIUM ?? "/usr/bin/chromium";
 const SKIP = process.env.WSMACHINE_SKIP_BROWSER === "1";
@@ -40,7 +40,7 @@ function freePort(): Promise<number> {
 
 /** Start the inspector script; `firstLine` resolves with the first line it prints. */
 function startScript(port: number): { child: ChildProcess; firstLine: Promise<string> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "tools/inspector/server.ts", "--port", String(port), "--interval", "600"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/inspector/cli.ts", "--port", String(port), "--interval", "600"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -66,7 +66,7 @@ function startScript(port: number): { child: ChildProcess; firstLine: Promise<st
 
 if (SKIP) {
   // The default reporter shows only a count of skipped tests: say why, visibly.
-  console.warn("inspector browser test (test/tools/inspector.test.ts) skipped: WSMACHINE_SKIP_BROWSER=1 is set");
+  console.warn("inspector browser test (test/inspector/browser.test.ts) skipped: WSMACHINE_SKIP_BROWSER=1 is set");
   describe("offline inspector in headless Chromium", () => {
     it.skip("skipped because WSMACHINE_SKIP_BROWSER=1 is set", () => {});
   });
