@@ -84,8 +84,10 @@ export function traceWriter(path: string, options: TraceWriterOptions = {}): Tra
     close: () =>
       new Promise<void>((resolve, reject) => {
         const settle = (): void => (failure === null ? resolve() : reject(new Error(`could not write the trace to ${path}: ${failure.message}`)));
-        if (stream.closed || failure !== null) settle();
-        else stream.end(settle);
+        if (stream.closed) return settle();
+        // 'close' follows both 'finish' and 'error' (autoDestroy): settle once the file is done with.
+        stream.once("close", settle);
+        stream.end();
       }),
   };
 }
