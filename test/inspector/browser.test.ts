@@ -1,19 +1,23 @@
 /**
- * The offline inspector in a real browser: `npm run inspect`'s script started as a child
- * process (so its printed line is checked too), its page opened in headless Chromium (Debian's
- * `chromium` package, driven by playwright-core), a demo connection followed from CONNECTING to
- * CLOSED, and a screenshot saved to test-artifacts/inspector.png.
+ * The inspector as a user of the package gets it, in a real browser: the package is built and
+ * packed (`npm run build`, `npm pack`), unpacked into a scratch node_modules, and its
+ * `wsmachine-inspect` command started from there; the page (served by it) is opened in headless
+ * Chromium (Debian's `chromium`, driven by playwright-core). A peer sending an unmasked frame
+ * fails a connection: its route is drawn with numbered steps, in red; the filters and the list
+ * are exercised; its recorded trace is opened in the standalone page from disk (no server) and
+ * stepped through. Screenshots go to test-artifacts/ (docs/inspector-*.png are copies).
  *
- * Without Chromium this test fails and says how to install it, unless WSMACHINE_SKIP_BROWSER=1
- * (as test/browser).
+ * Without Chromium this test fails and says how to install it, unless WSMACHINE_SKIP_BROWSER=1.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, statSync, rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionMachine } from "../../src/index.js";
+import { connectionMachine, parseTrace } from "../../src/index.js";
 import { allNodes, statechartGraph } from "../../src/inspector/statechart-graph.js";
 
 const CHROMIUM = process.env.WSMACHINE_CHROMIUM ?? "/usr/bin/chromium";
@@ -24,9 +28,9 @@ const INSTALL_HINT =
   "(.ci/run does this), or set WSMACHINE_SKIP_BROWSER=1 to skip it (WSMACHINE_CHROMIUM=/path picks another binary).";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const SCREENSHOT = `${root}test-artifacts/inspector.png`;
+const ARTIFACTS = `${root}test-artifacts`;
 
-/** A port that was free a moment ago (the script is given an explicit --port, as a person would). */
+/** A port that was free a moment ago (the command is given an explicit --port, as a person would). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
@@ -38,16 +42,30 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Start the inspector script; `firstLine` resolves with the first line it prints. */
-function startScript(port: number): { child: ChildProcess; firstLine: Promise<string> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/inspector/cli.ts", "--port", String(port), "--interval", "600"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** Build, pack and unpack the package into `directory`/node_modules/wsmachine; returns its bin's path. */
+function installPackage(directory: string): string {
+  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "pipe" });
+  const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", directory], { cwd: root, encoding: "utf8" })) as Array<{ filename: string }>;
+  const modules = join(directory, "node_modules");
+  mkdirSync(modules);
+  execFileSync("tar", ["-xzf", join(directory, packed[0]!.filename), "-C", modules]);
+  execFileSync("mv", [join(modules, "package"), join(modules, "wsmachine")]);
+  // Its dependencies, as npm would install them (from this checkout, so that nothing is downloaded).
+  const manifest = JSON.parse(readFileSync(join(modules, "wsmachine", "package.json"), "utf8")) as { dependencies: Record<string, string>; bin: Record<string, string> };
+  for (const name of Object.keys(manifest.dependencies)) {
+    if (name.includes("/")) mkdirSync(join(modules, name.split("/")[0]!), { recursive: true });
+    symlinkSync(join(root, "node_modules", name), join(modules, name));
+  }
+  return join(modules, "wsmachine", manifest.bin["wsmachine-inspect"]!);
+}
+
+/** Start the command; `firstLine` resolves with the first line it prints. */
+function startCommand(bin: string, cwd: string, args: string[]): { child: ChildProcess; firstLine: Promise<string> } {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   const firstLine = new Promise<string>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    const timer = setTimeout(() => reject(new Error(`the inspector printed nothing within 15 s; stderr: ${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`wsmachine-inspect printed nothing within 15 s; stderr: ${stderr}`)), 15_000);
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout!.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -58,31 +76,55 @@ function startScript(port: number): { child: ChildProcess; firstLine: Promise<st
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`the inspector exited with ${code}; stderr: ${stderr}`));
+      reject(new Error(`wsmachine-inspect exited with ${code}; stderr: ${stderr}`));
     });
   });
   return { child, firstLine };
 }
 
+/** A peer that completes the handshake on /echo, then sends "hello" unmasked: the server fails it (1002). */
+async function unmaskedPeer(port: number): Promise<void> {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.write("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  await new Promise((resolve) => socket.once("data", resolve));
+  socket.write(Uint8Array.of(0x81, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f));
+  socket.resume();
+  await new Promise((resolve) => socket.once("close", resolve));
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const path = `${ARTIFACTS}/inspector-${name}.png`;
+  rmSync(path, { force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path });
+  expect(statSync(path).size).toBeGreaterThan(10_000);
+}
+
+const visibleIds = (page: Page): Promise<string[]> =>
+  page.locator("#connections li:not([hidden])").evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.id!));
+
 if (SKIP) {
-  // The default reporter shows only a count of skipped tests: say why, visibly.
   console.warn("inspector browser test (test/inspector/browser.test.ts) skipped: WSMACHINE_SKIP_BROWSER=1 is set");
-  describe("offline inspector in headless Chromium", () => {
+  describe("inspector from the installed package in headless Chromium", () => {
     it.skip("skipped because WSMACHINE_SKIP_BROWSER=1 is set", () => {});
   });
 } else {
-  describe("offline inspector in headless Chromium", () => {
+  describe("inspector from the installed package in headless Chromium", () => {
     let browser: Browser | undefined;
-    let script: ChildProcess | undefined;
+    let command: ChildProcess | undefined;
     let port = 0;
     let firstLine = "";
+    let directory = "";
+    let bin = "";
 
     beforeAll(async () => {
       if (!existsSync(CHROMIUM)) throw new Error(INSTALL_HINT);
+      directory = mkdtempSync(join(tmpdir(), "wsmachine-installed-"));
+      bin = installPackage(directory);
       port = await freePort();
-      // Both start at once; afterAll stops whichever started, whatever failed.
-      const started = startScript(port);
-      script = started.child;
+      const started = startCommand(bin, directory, ["--port", String(port), "--interval", "700"]);
+      command = started.child;
       const launching = chromium.launch({
         executablePath: CHROMIUM,
         args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -90,62 +132,128 @@ if (SKIP) {
       launching.then((launched) => (browser = launched), () => {});
       firstLine = await started.firstLine;
       await launching;
-    }, 60_000);
+    }, 120_000);
 
     afterAll(async () => {
       await browser?.close();
-      if (script !== undefined && script.exitCode === null) {
-        const exited = new Promise((resolve) => script!.once("exit", resolve));
-        script.kill("SIGTERM");
+      if (command !== undefined && command.exitCode === null) {
+        const exited = new Promise((resolve) => command!.once("exit", resolve));
+        command.kill("SIGTERM");
         await exited;
       }
+      if (directory !== "") rmSync(directory, { recursive: true, force: true });
     });
 
-    it("prints exactly its URL, draws the whole statechart, and shows a demo connection's states in order", async () => {
+    it("shows a live failing connection's route, filters the list, keeps it still under the pointer", async () => {
       expect(firstLine).toBe(`inspector http://127.0.0.1:${port}/`);
       const page = await browser!.newPage({ viewport: { width: 1600, height: 900 } });
       const pageErrors: string[] = [];
       page.on("pageerror", (error) => pageErrors.push(error.message));
       await page.goto(`http://127.0.0.1:${port}/`);
-
-      // The chart has a shape for every state of the machine definition, and is all local.
-      const expectedStates = allNodes(statechartGraph(connectionMachine))
-        .map((node) => node.id)
-        .filter((id) => id !== "");
-      const drawnStates = await page.locator("svg.chart g.state").evaluateAll((nodes) => nodes.map((node) => (node as SVGElement).dataset.state));
-      expect(drawnStates.sort()).toEqual(expectedStates.sort());
+      const expectedStates = allNodes(statechartGraph(connectionMachine)).map((node) => node.id).filter((id) => id !== "");
+      const drawn = await page.locator("svg.chart g.state").evaluateAll((nodes) => nodes.map((node) => (node as SVGElement).dataset.state!));
+      expect(drawn.sort()).toEqual(expectedStates.sort());
       expect(await page.locator("script[src^='http'], link[href^='http']").count()).toBe(0);
+      // The chart fills its panel: most of the panel's width or height.
+      const chartBox = (await page.locator("svg.chart").boundingBox())!;
+      expect(chartBox.height).toBeGreaterThan(400);
 
-      // Pick the newest demo client (the list is newest first), and wait until it has closed.
       await page.waitForSelector("#feed-status.connected");
-      const client = page.locator("#connections li[data-role='client']").first();
-      await client.waitFor({ timeout: 10_000 });
-      const id = await client.getAttribute("data-id");
-      // By its id: the list is redrawn as the feed runs, and "the newest" moves on.
-      await page.locator(`#connections li[data-id='${id}']`).click();
-      expect(await page.locator("#detail-title").innerText()).toMatch(new RegExp(`^#${id} client `));
-      await page.waitForSelector(`#connections li[data-id='${id}'].closed`, { timeout: 15_000 });
-      await page.waitForSelector("#lifecycle tr[data-top='CLOSED']");
+      await unmaskedPeer(port);
+      await page.locator("#filter-failed").check();
+      const failed = page.locator("#connections li.failed:not([hidden])").first();
+      await failed.waitFor({ timeout: 10_000 });
+      expect(await failed.locator(".state").innerText()).toBe("CLOSED (1002)");
+      const others = await page.locator("#connections li:not([hidden]):not(.failed)").count();
+      expect(others).toBe(0);
+      await failed.click();
+      await page.mouse.move(5, 5);
+      await expect.poll(() => page.locator("#detail-failure").innerText()).toMatch(/^failed: 1002 unmasked frame/);
+      expect(await page.locator("#detail-title").getAttribute("class")).toContain("failed");
 
-      const tops = await page.locator("#lifecycle tr[data-changed='true']").evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.top));
-      const visited = tops.filter((top, index) => top !== tops[index - 1]);
-      expect(visited).toHaveLength(4);
-      expect(visited[0]).toBe("CONNECTING");
-      expect(visited[1]).toBe("OPEN");
-      expect(["LOCAL_CLOSING", "REMOTE_CLOSING"]).toContain(visited[2]);
-      expect(visited[3]).toBe("CLOSED");
+      // The whole route, numbered: requestReceived, OPEN.active, OPEN.failed, LOCAL_CLOSING.failed, CLOSED.
+      expect(await page.locator("#path li").allInnerTexts()).toEqual(["CONNECTING.awaitingRequest", "CONNECTING.requestReceived", "OPEN.active", "OPEN.failed", "LOCAL_CLOSING.failed", "CLOSED"]);
+      const marks = await page.locator("svg.chart g.step-mark").evaluateAll((nodes) => nodes.map((node) => (node as SVGElement).dataset.step));
+      expect(marks.sort()).toEqual(["1", "2", "3", "4", "5"]);
+      expect(await page.locator("svg.chart g.step-mark.failed").count()).toBe(1);
+      for (const state of ["OPEN.failed", "LOCAL_CLOSING.failed"]) expect(await page.locator(`svg.chart g.state.visited[data-state='${state}']`).count()).toBe(1);
+      expect(await page.locator("svg.chart g.state.current.failed-route[data-state='CLOSED']").count()).toBe(1);
+      // The refused frame, with a preview of the bytes it came in.
+      const refused = page.locator("#frames tr.refused");
+      expect(await refused.locator("td.hex").innerText()).toBe("81 05 68 65 6c 6c 6f");
+      expect(await refused.locator("td.text").innerText()).toBe("··hello");
+      // The timeline marks it too.
+      expect(await page.locator("#timeline .tl-row.failed .tl-seg.tl-failed").count()).toBeGreaterThan(0);
+      await screenshot(page, "live");
 
-      // Its frames: the demo's text, binary, ping and close, each way.
-      const frames = await page.locator("#frames tr[data-opcode]").evaluateAll((rows) => rows.map((row) => `${(row as HTMLElement).dataset.direction} ${(row as HTMLElement).dataset.opcode}`));
-      for (const frame of ["out text", "in text", "out binary", "in binary", "out ping", "in pong", "out close", "in close"]) expect(frames).toContain(frame);
-      // The selected connection's final state is highlighted on the chart.
-      expect(await page.locator("svg.chart g.state.current[data-state='CLOSED']").count()).toBe(1);
+      // Filters: failed clients: none (the failed one is a server); search.
+      await page.locator("#filter-role").selectOption("client");
+      expect(await visibleIds(page)).toEqual([]);
+      await page.locator("#filter-failed").uncheck();
+      await page.locator("#search").fill("demo #1");
+      const found = await page.locator("#connections li:not([hidden]) .label").allInnerTexts();
+      expect(found.length).toBeGreaterThan(0);
+      for (const label of found) expect(label).toMatch(/^demo #1/);
+      await page.locator("#search").fill("");
+      await page.locator("#filter-role").selectOption("");
 
-      rmSync(SCREENSHOT, { force: true });
-      mkdirSync(`${root}test-artifacts`, { recursive: true });
-      await page.screenshot({ path: SCREENSHOT });
-      expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+      // Under the pointer the list holds still: new connections wait until it leaves.
+      await page.locator("#connections").hover();
+      const before = await page.locator("#connections li").count();
+      await page.waitForSelector("#list-paused:not([hidden])", { timeout: 10_000 });
+      expect(await page.locator("#connections li").count()).toBe(before);
+      await page.mouse.move(5, 5);
+      await expect.poll(() => page.locator("#connections li").count()).toBeGreaterThan(before);
       expect(pageErrors).toEqual([]);
-    }, 40_000);
+      await page.close();
+    }, 60_000);
+
+    it("opens the failed connection's recorded trace in the standalone page from disk and steps through it", async () => {
+      // The failed connection's trace, as the page's "download its trace" link serves it.
+      const page = await browser!.newPage({ viewport: { width: 1600, height: 900 } });
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.locator("#filter-failed").check();
+      const id = await page.locator("#connections li.failed:not([hidden])").first().getAttribute("data-id");
+      await page.close();
+      const text = await (await fetch(`http://127.0.0.1:${port}/trace/${id}.jsonl`)).text();
+      const lines = parseTrace(text);
+      const tracePath = join(directory, "failed.jsonl");
+      writeFileSync(tracePath, text);
+
+      // The standalone page, written by the installed command, opened from disk: no server at all.
+      const pagePath = join(directory, "inspector.html");
+      execFileSync(process.execPath, [bin, "--page", pagePath], { cwd: directory });
+      const offline = await browser!.newPage({ viewport: { width: 1600, height: 900 } });
+      const requests: string[] = [];
+      offline.on("request", (request) => requests.push(request.url()));
+      const pageErrors: string[] = [];
+      offline.on("pageerror", (error) => pageErrors.push(error.message));
+      await offline.goto(pathToFileURL(pagePath).href);
+      await offline.locator("#trace-file").setInputFiles(tracePath);
+      await offline.waitForSelector("body.trace-mode");
+      expect(await offline.locator("#trace-title").innerText()).toMatch(/a server, \d+ steps, failed/);
+      expect(await offline.locator("#trace-steps tr").count()).toBe(lines.length);
+
+      // Step through: at every step the chart's current state is the state recorded there.
+      for (let step = 0; step < lines.length; step++) {
+        if (step > 0) await offline.locator("#step-next").click();
+        const state = lines[step]!.state;
+        expect(await offline.locator("#step-label").innerText()).toBe(`step ${step} of ${lines.length - 1}: ${state}`);
+        const current = await offline.locator("svg.chart g.state.current").evaluateAll((nodes) => nodes.map((node) => (node as SVGElement).dataset.state));
+        expect(current).toContain(state);
+        if (lines[step]!.type === "event" && state === "OPEN.failed" && lines[step - 1]!.state !== "OPEN.failed") await screenshot(offline, "trace");
+      }
+      expect(await offline.locator("svg.chart g.step-mark").count()).toBe(5);
+      // The received chunk holding the refused frame, previewed.
+      expect(await offline.locator("#trace-steps td.hex").allInnerTexts()).toContain("81 05 68 65 6c 6c 6f");
+      // Keyboard and slider move the step too.
+      await offline.keyboard.press("ArrowLeft");
+      expect(await offline.locator("#step-label").innerText()).toMatch(new RegExp(`^step ${lines.length - 2} of`));
+      await offline.locator("#step-slider").fill("0");
+      expect(await offline.locator("#step-label").innerText()).toBe(`step 0 of ${lines.length - 1}: CONNECTING.awaitingRequest`);
+      expect(requests.filter((url) => !url.startsWith("file:"))).toEqual([]);
+      expect(pageErrors).toEqual([]);
+      await offline.close();
+    }, 60_000);
   });
 }
