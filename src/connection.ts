@@ -116,6 +116,8 @@ abstract class ConnectionEndpoint {
   private output: Uint8Array[] = [];
   private refusal: ProtocolError | null = null;
   protected readonly recorder: TraceRecorder | null;
+  private namedState: CompiledState | null = null;
+  private stateNameCache = "";
 
   protected constructor(type: ConnectionType, options: ConnectionOptions, framesOnly?: FramesOnlyOptions) {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
@@ -164,9 +166,14 @@ abstract class ConnectionEndpoint {
     }
   }
 
-  /** The statechart's state as a dotted path, for the recorder. */
+  /** The statechart's state as a dotted path, for the recorder (worked out once per state reached). */
   protected get stateName(): string {
-    return stateName(this.lifecycle.value);
+    const lifecycle = this.lifecycle;
+    if (this.namedState !== lifecycle) {
+      this.namedState = lifecycle;
+      this.stateNameCache = stateName(lifecycle.value);
+    }
+    return this.stateNameCache;
   }
 
   /**
