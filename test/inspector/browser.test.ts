@@ -184,12 +184,17 @@ if (SKIP) {
       expect(await refused.locator("td.text").innerText()).toBe("··hello");
       // The timeline marks it too.
       expect(await page.locator("#timeline .tl-row.failed .tl-seg.tl-failed").count()).toBeGreaterThan(0);
-      await screenshot(page, "live");
 
       // Filters: failed clients: none (the failed one is a server); search.
       await page.locator("#filter-role").selectOption("client");
       expect(await visibleIds(page)).toEqual([]);
+      await page.locator("#filter-role").selectOption("");
       await page.locator("#filter-failed").uncheck();
+      // Unfiltered, the failed connection stays selected and stands out among the clean ones.
+      expect((await visibleIds(page)).length).toBeGreaterThan(1);
+      expect(await page.locator("#connections li.selected.failed").count()).toBe(1);
+      await screenshot(page, "live");
+      await page.locator("#filter-role").selectOption("client");
       await page.locator("#search").fill("demo #1");
       const found = await page.locator("#connections li:not([hidden]) .label").allInnerTexts();
       expect(found.length).toBeGreaterThan(0);
