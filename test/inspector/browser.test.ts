@@ -154,9 +154,15 @@ if (SKIP) {
       const drawn = await page.locator("svg.chart g.state").evaluateAll((nodes) => nodes.map((node) => (node as SVGElement).dataset.state!));
       expect(drawn.sort()).toEqual(expectedStates.sort());
       expect(await page.locator("script[src^='http'], link[href^='http']").count()).toBe(0);
-      // The chart fills its panel: most of the panel's width or height.
+      // The chart fills its panel's width, and its labels are drawn at a readable size (at least
+      // 10 px for a transition's, 11 px for a state's: the page once drew them at 8 px).
       const chartBox = (await page.locator("svg.chart").boundingBox())!;
-      expect(chartBox.height).toBeGreaterThan(400);
+      const panelBox = (await page.locator("#chart-panel").boundingBox())!;
+      expect(chartBox.width).toBeGreaterThan(0.95 * panelBox.width - 20);
+      const labelHeight = (selector: string): Promise<number> =>
+        page.locator(selector).first().evaluate((text) => parseFloat(getComputedStyle(text).fontSize) * (text as SVGGraphicsElement).getScreenCTM()!.a);
+      expect(await labelHeight("svg.chart .edge-label")).toBeGreaterThanOrEqual(10);
+      expect(await labelHeight("svg.chart .state.depth-1 .state-label")).toBeGreaterThanOrEqual(11);
 
       await page.waitForSelector("#feed-status.connected");
       await unmaskedPeer(port);

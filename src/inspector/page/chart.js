@@ -111,11 +111,16 @@ const Chart = (() => {
   const marks = svg.appendChild(document.createElementNS(SVG_NS, "g"));
   marks.setAttribute("class", "step-marks");
 
-  /** The point where a step number goes on an edge: spread over its first half (labels sit past the middle). */
+  /**
+   * The point where a step number goes on an edge, clear of its label: a direct edge's label sits
+   * at 62% of its length (layout.ts), a lane's in the middle of the lane, a sibling arc's beside it.
+   */
   function markPoint(edge, index, count) {
     const path = edge.querySelector("path.edge");
     const length = path.getTotalLength();
-    return path.getPointAtLength((length * (index + 1)) / (2 * count + 1));
+    const share = (index + 1) / (count + 1);
+    const at = edge.classList.contains("lane") ? 0.08 + 0.2 * share : edge.classList.contains("sibling") ? 0.3 + 0.4 * share : 0.38 + 0.16 * share;
+    return path.getPointAtLength(length * at);
   }
 
   /**
