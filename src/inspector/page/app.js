@@ -144,9 +144,16 @@ function cell(text, className) {
   return element;
 }
 
+/** Long texts (a failure's reason) are cut in the tables, whole in the tooltip: the failure banner shows them. */
+const CELL_TEXT = 44;
+
 function row(cells, attributes) {
   const tr = document.createElement("tr");
-  for (const [text, className] of cells) tr.append(cell(text, className));
+  for (const [text, className] of cells) {
+    const td = cell(text.length > CELL_TEXT ? `${text.slice(0, CELL_TEXT - 1)}…` : text, className);
+    if (text.length > CELL_TEXT) td.title = text;
+    tr.append(td);
+  }
   for (const [name, value] of Object.entries(attributes ?? {})) tr.dataset[name] = value;
   return tr;
 }
