@@ -36,7 +36,7 @@ import { LocalProtocolError, type ProtocolError } from "./errors.js";
 import { Event, Message, Ping, Pong } from "./events.js";
 import { concatBytes } from "../codec/bytes.js";
 import type { Entropy } from "../machines/protocol-core.js";
-import { stateName, traceError, type TraceRecorder } from "./trace/entries.js";
+import { startEntry, stateName, traceError, type TraceEntry, type TraceError, type TraceRecorder } from "./trace/entries.js";
 
 export interface ConnectionOptions {
   /** Largest incoming message in bytes, after decompression (default 64 MiB); past it: close 1009. */
@@ -149,20 +149,7 @@ abstract class ConnectionEndpoint {
     }
     this.recorder = options.record ?? null;
     if (this.recorder !== null) {
-      const limit = (value: number | undefined): number | null => (value === undefined || value === Infinity ? null : value);
-      this.recorder({
-        type: "start",
-        role: type,
-        limits: {
-          maxMessageSize: limit(this.core.maxMessageSize),
-          maxFragments: limit(this.core.maxFragments),
-          maxHandshakeHeadSize: limit(options.maxHandshakeHeadSize),
-          assembleMessages: this.core.assembleMessages,
-        },
-        framesOnly: framesOnly !== undefined,
-        restored: options.snapshot !== undefined,
-        state: this.stateName,
-      });
+      this.recorder(startEntry(type, this.core, options.maxHandshakeHeadSize, framesOnly !== undefined, options.snapshot !== undefined, this.stateName));
     }
   }
 
@@ -278,16 +265,23 @@ abstract class ConnectionEndpoint {
   }
 
   private recordSend(event: Event, asParts: boolean): Uint8Array[] {
-    const record = this.recorder!;
-    let parts: Uint8Array[];
+    return this.recorded(
+      () => (asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)]),
+      (error, parts) => ({ type: "send", event, data: parts, error, state: this.stateName }),
+    );
+  }
+
+  /** Run `action`, then record the entry `entry` makes of its result or of the error it threw (rethrown). */
+  protected recorded<T>(action: () => T, entry: (error: TraceError | null, result: T | null) => TraceEntry): T {
+    let result: T;
     try {
-      parts = asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)];
+      result = action();
     } catch (error) {
-      record({ type: "send", event, data: null, error: traceError(error), state: this.stateName });
+      this.recorder!(entry(traceError(error), null));
       throw error;
     }
-    record({ type: "send", event, data: parts, error: null, state: this.stateName });
-    return parts;
+    this.recorder!(entry(null, result));
+    return result;
   }
 
   /** A message, ping or pong while OPEN (a failed OPEN included, as wsproto): no actor needed. */
@@ -313,13 +307,10 @@ abstract class ConnectionEndpoint {
   private recordReceive(data: Uint8Array | null): void {
     // Copied first: once OPEN, the decoder may unmask the caller's chunk in place.
     const copy = data instanceof Uint8Array ? data.slice() : null;
-    try {
-      this.receive(data);
-    } catch (error) {
-      this.recorder!({ type: "receive", data: copy, error: traceError(error), state: this.stateName });
-      throw error;
-    }
-    this.recorder!({ type: "receive", data: copy, error: null, state: this.stateName });
+    this.recorded(
+      () => this.receive(data),
+      (error) => ({ type: "receive", data: copy, error, state: this.stateName }),
+    );
   }
 
   private receive(data: Uint8Array | null): void {
@@ -406,15 +397,11 @@ export class WSConnection extends ConnectionEndpoint {
    * Request. Raises RemoteProtocolError (with its `eventHint`) for an invalid request.
    */
   initiateUpgradeConnection(headers: Headers, target: string): void {
-    const record = this.recorder;
-    if (record === null) return this.initiateUpgrade(headers, target);
-    try {
-      this.initiateUpgrade(headers, target);
-    } catch (error) {
-      record({ type: "upgrade", headers, target, error: traceError(error), state: this.stateName });
-      throw error;
-    }
-    record({ type: "upgrade", headers, target, error: null, state: this.stateName });
+    if (this.recorder === null) return this.initiateUpgrade(headers, target);
+    this.recorded(
+      () => this.initiateUpgrade(headers, target),
+      (error) => ({ type: "upgrade", headers, target, error, state: this.stateName }),
+    );
   }
 
   private initiateUpgrade(headers: Headers, target: string): void {

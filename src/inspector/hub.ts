@@ -10,10 +10,12 @@
  * Node built-ins (the node:http server is ./server.ts).
  */
 import type { InspectionEvent, Observer } from "xstate";
-import { CloseConnection, Message, Ping, Pong, type Event } from "../events.js";
 import type { FrameTrace, FrameTraceRecord } from "../../machines/protocol-core.js";
 import type { TraceEntry, TraceRecorder } from "../trace/entries.js";
 import { traceLine } from "../trace/json.js";
+import { PayloadTracker, preview, type Preview } from "./payloads.js";
+
+export { preview, type Preview } from "./payloads.js";
 
 export type Role = "client" | "server";
 
@@ -30,13 +32,6 @@ export interface LifecycleEntry {
   readonly top: string;
   /** False when the event left the state as it was. */
   readonly changed: boolean;
-}
-
-/** The first bytes of a payload, as hex and as text (non-printable characters as "·"). */
-export interface Preview {
-  readonly length: number;
-  readonly hex: string;
-  readonly text: string;
 }
 
 export interface FrameEntry extends FrameTraceRecord {
@@ -112,27 +107,6 @@ interface KeptTrace {
 }
 
 const OPCODE_NAMES: Readonly<Record<number, string>> = { 0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong" };
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += (out === "" ? "" : " ") + byte.toString(16).padStart(2, "0");
-  return out;
-}
-
-/** The first `limit` bytes of a payload; text as the characters of a string, else byte by byte as Latin-1. */
-export function preview(payload: Uint8Array | string, limit: number): Preview {
-  const bytes = typeof payload === "string" ? new TextEncoder().encode(payload.slice(0, limit)).subarray(0, limit) : payload.subarray(0, limit);
-  const text = typeof payload === "string" ? payload.slice(0, limit) : String.fromCharCode(...bytes);
-  return { length: payload.length, hex: hex(bytes), text: text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "·") };
-}
-
-/** The payload an event carries, for its preview. */
-function payloadOf(event: Event): Uint8Array | string | null {
-  if (event instanceof Message) return event.data as Uint8Array | string;
-  if (event instanceof Ping || event instanceof Pong) return event.payload;
-  if (event instanceof CloseConnection) return event.reason ?? "";
-  return null;
-}
 
 /** "OPEN.active" from `{ OPEN: "active" }`. The connection machine has no parallel states. */
 export function stateName(value: unknown): string {
@@ -349,65 +323,5 @@ export class InspectorHub {
       this.traces.delete(record.id);
       this.broadcast({ type: "forget", id: record.id });
     }
-  }
-}
-
-/**
- * Pairs each traced frame with its payload. The frame trace reports a received frame just
- * before `events()` hands out its event, and a sent one inside the `send` the recorder reports
- * right after: so a frame is held until that entry arrives, then shown with its preview.
- */
-class PayloadTracker {
-  /** True once the connection's recorder reported its start: frames then wait for their payload. */
-  recording = false;
-  private held: FrameEntry[] = [];
-  private lastChunk: Uint8Array | null = null;
-
-  constructor(
-    private readonly hub: InspectorHub,
-    private readonly record: ConnectionRecord,
-  ) {}
-
-  hold(entry: FrameEntry): void {
-    this.held.push(entry);
-  }
-
-  recorded(entry: TraceEntry): void {
-    if (entry.type === "start") this.recording = true;
-    else if (entry.type === "receive") this.lastChunk = entry.data === null ? null : entry.data.slice(0, 64);
-    else if (entry.type === "event" || entry.type === "send") {
-      const payload = payloadOf(entry.event);
-      const shown = payload === null ? undefined : this.hub.previewOf(payload);
-      for (const frame of this.held) {
-        if (shown !== undefined) frame.preview = shown;
-      }
-    }
-    if (entry.type === "event" || entry.type === "send" || entry.type === "drained") this.flush();
-  }
-
-  flush(): void {
-    const held = this.held;
-    this.held = [];
-    for (const frame of held) this.hub.addFrame(this.record, frame);
-  }
-
-  /** The frame the connection refused: what the last chunk received held (it came in it). */
-  refusedFrame(failure: { code: number; reason: string }): FrameEntry {
-    this.flush();
-    const chunk = this.lastChunk;
-    const entry: FrameEntry = {
-      direction: "in",
-      opcode: chunk === null || chunk.length === 0 ? -1 : chunk[0]! & 0x0f,
-      length: chunk?.length ?? 0,
-      frameFinished: true,
-      at: Date.now(),
-      opcodeName: "refused",
-      refused: failure,
-    };
-    if (chunk !== null) {
-      const shown = this.hub.previewOf(chunk);
-      if (shown !== undefined) entry.preview = shown;
-    }
-    return entry;
   }
 }

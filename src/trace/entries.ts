@@ -51,6 +51,31 @@ export function stateName(value: StateValue): string {
   return rest === "" ? key : `${key}.${rest}`;
 }
 
+/** The "start" entry of a connection with these limits (null for none: Infinity is not JSON). */
+export function startEntry(
+  role: ConnectionType,
+  limits: { readonly maxMessageSize: number; readonly maxFragments: number; readonly assembleMessages: boolean },
+  maxHandshakeHeadSize: number | undefined,
+  framesOnly: boolean,
+  restored: boolean,
+  state: string,
+): TraceEntry {
+  const limit = (value: number | undefined): number | null => (value === undefined || value === Infinity ? null : value);
+  return {
+    type: "start",
+    role,
+    limits: {
+      maxMessageSize: limit(limits.maxMessageSize),
+      maxFragments: limit(limits.maxFragments),
+      maxHandshakeHeadSize: limit(maxHandshakeHeadSize),
+      assembleMessages: limits.assembleMessages,
+    },
+    framesOnly,
+    restored,
+    state,
+  };
+}
+
 export function traceError(error: unknown): TraceError {
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: "Error", message: String(error) };
