@@ -262,6 +262,20 @@ if (SKIP) {
       expect(await offline.locator("#step-label").innerText()).toMatch(new RegExp(`^step ${lines.length - 2} of`));
       await offline.locator("#step-slider").fill("0");
       expect(await offline.locator("#step-label").innerText()).toBe(`step 0 of ${lines.length - 1}: CONNECTING.awaitingRequest`);
+      // Drag and drop: a file dropped on the page opens the same way; a file that is not a trace says so.
+      const drop = (name: string, content: string): Promise<void> =>
+        offline.evaluate(
+          ([fileName, fileText]) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([fileText!], fileName!));
+            document.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+          },
+          [name, content],
+        );
+      await drop("dropped.jsonl", text);
+      await expect.poll(() => offline.locator("#trace-title").innerText()).toMatch(/^dropped\.jsonl: a server/);
+      await drop("notes.txt", "hello\n");
+      await expect.poll(() => offline.locator("#trace-error").innerText()).toMatch(/^notes\.txt: line 1 is not JSON/);
       expect(requests.filter((url) => !url.startsWith("file:"))).toEqual([]);
       expect(pageErrors).toEqual([]);
       await offline.close();
