@@ -164,6 +164,15 @@ if (SKIP) {
       expect(await labelHeight("svg.chart .edge-label")).toBeGreaterThanOrEqual(10);
       expect(await labelHeight("svg.chart .state.depth-1 .state-label")).toBeGreaterThanOrEqual(11);
 
+      // Zoom and fit: the viewBox narrows, then comes back whole.
+      const viewBox = (): Promise<number[]> => page.locator("svg.chart").evaluate((svg) => svg.getAttribute("viewBox")!.split(" ").map(Number));
+      const whole = await viewBox();
+      await page.locator("#zoom-in").click();
+      expect((await viewBox())[2]).toBeLessThan(whole[2]! * 0.9);
+      await page.locator("svg.chart").dispatchEvent("wheel", { deltaY: 100, clientX: 300, clientY: 200 });
+      await page.locator("#fit").click();
+      expect(await viewBox()).toEqual(whole);
+
       await page.waitForSelector("#feed-status.connected");
       await unmaskedPeer(port);
       await page.locator("#filter-failed").check();
@@ -188,6 +197,10 @@ if (SKIP) {
       const refused = page.locator("#frames tr.refused");
       expect(await refused.locator("td.hex").innerText()).toBe("81 05 68 65 6c 6c 6f");
       expect(await refused.locator("td.text").innerText()).toBe("··hello");
+      // "hide payloads" hides every preview.
+      await page.locator("#redact").check();
+      expect(await refused.locator("td.hex").isVisible()).toBe(false);
+      await page.locator("#redact").uncheck();
       // The timeline marks it too.
       expect(await page.locator("#timeline .tl-row.failed .tl-seg.tl-failed").count()).toBeGreaterThan(0);
 
