@@ -261,7 +261,9 @@ export class InspectorHub {
         record.lifecycle.push(entry);
         this.broadcast({ type: "lifecycle", id: record.id, entry });
         if (event.type === "peer.protocolError" || event.type === "peer.handshakeFailed") {
-          const failure = event.type === "peer.protocolError" ? { code: Number(event.code), reason: String(event.reason) } : { code: 1002, reason: String(event.message) };
+          // A failed handshake has no close frame: shown with 1002 (protocol error), the reason saying where it failed.
+          const failure =
+            event.type === "peer.protocolError" ? { code: Number(event.code), reason: String(event.reason) } : { code: 1002, reason: `handshake: ${String(event.message)}` };
           record.failure = failure;
           this.broadcast({ type: "failure", id: record.id, failure });
           this.addFrame(record, payloads.refusedFrame(failure));

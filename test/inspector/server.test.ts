@@ -107,6 +107,19 @@ describe("inspector: failures, previews and traces", () => {
     expect(out[0]!.preview?.text).toMatch(/^unmasked frame/);
   });
 
+  it("marks a connection whose handshake failed, with where it failed", async () => {
+    const before = inspector.hub.connections().length;
+    const socket = net.connect(Number(new URL(inspector.url).port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    // No Sec-WebSocket-Key.
+    socket.end("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    socket.resume();
+    await new Promise((resolve) => socket.once("close", resolve));
+    const record = await until(() => inspector.hub.connections().slice(before).find((each) => each.ended !== null), "the failed handshake to end");
+    expect(record.failure?.reason).toMatch(/^handshake: .*Sec-WebSocket-Key/i);
+    expect(record.lifecycle.map((entry) => entry.event)).toContain("peer.handshakeFailed");
+  });
+
   it("serves each connection's trace, which replays to the same states", async () => {
     const client = new WebSocket(inspector.echoUrl);
     await new Promise((resolve, reject) => client.once("open", resolve).once("error", reject));
