@@ -116,7 +116,7 @@ export function eventJson(event: Event, redact = false): EventJson {
   throw new Error(`cannot record ${String((event as { type?: unknown }).type)}: not a wsmachine event`);
 }
 
-/** One trace entry as the JSON object of its line. (Written out field by field: object spread costs microseconds per line under some transpilers.) */
+/** One trace entry as the JSON object of its line. (Written out field by field: spreading a shared stamp object measured several µs per line on Node 20, with or without tsx.) */
 export function traceLine(entry: TraceEntry, options: LineOptions): TraceLine {
   const redact = options.redact === true;
   const at = options.at;
