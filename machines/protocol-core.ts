@@ -82,6 +82,18 @@ export interface FrameTraceRecord {
 
 export type FrameTrace = (record: FrameTraceRecord) => void;
 
+/**
+ * Where a client's randomness comes from: the handshake nonce (RFC 6455 §4.1) and each frame's
+ * masking key (§5.3). Only for replaying a recorded connection (`replayTrace`), which must pick
+ * what the original picked; a live connection must keep the default, crypto.getRandomValues.
+ */
+export interface Entropy {
+  /** The Sec-WebSocket-Key: base64 of 16 bytes. */
+  nonce(): string;
+  /** Fills key[0..3] with the next frame's masking key. */
+  maskKey(key: Uint8Array): void;
+}
+
 export interface ProtocolCoreOptions {
   /**
    * Called for every frame received or sent once OPEN. Off by default, and then it costs one
@@ -117,6 +129,8 @@ export interface ProtocolCoreOptions {
   memoryBudget?: MemoryBudget;
   /** Most payload bytes one frame read works through (see FrameDecoderOptions.workQuantum). Not persisted. */
   workQuantum?: number;
+  /** A client's nonce and masking keys (default: crypto.getRandomValues). For replay only. */
+  entropy?: Entropy;
 }
 
 /**
@@ -183,6 +197,7 @@ export class ProtocolCore {
   private readonly frameTrace: FrameTrace | null;
   private readonly memoryBudget: MemoryBudget | undefined;
   private readonly workQuantum: number | undefined;
+  private readonly entropy: Entropy | undefined;
 
   // Input. Before OPEN, bytes wait in `heldInput`; from OPEN on they go straight to the decoder.
   private heldInput: Uint8Array[] = [];
@@ -218,6 +233,7 @@ export class ProtocolCore {
     this.frameTrace = options.frameTrace ?? null;
     this.memoryBudget = options.memoryBudget;
     this.workQuantum = options.workQuantum;
+    this.entropy = options.entropy;
     this.readsOutsideActor = options.readInputInActor === false;
     this.framesOnly = options.framesOnly !== undefined;
     if (options.framesOnly !== undefined) {
@@ -483,7 +499,7 @@ export class ProtocolCore {
       memory: this.memoryBudget?.account(),
       workQuantum: this.workQuantum,
     });
-    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled });
+    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.entropy?.maskKey });
     for (const chunk of this.heldInput) this.decoder.receiveBytes(chunk);
     this.heldInput.length = 0;
   }
@@ -612,7 +628,7 @@ export class ProtocolCore {
     let error: LocalProtocolError | null = null;
     try {
       if (event instanceof Request) {
-        const built = handshake.buildUpgradeRequest(event);
+        const built = handshake.buildUpgradeRequest(event, this.entropy?.nonce());
         bytes = built.bytes;
         commit = () => {
           this.clientOffer = built;

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AnyStateMachine } from "xstate";
 import { connectionMachine } from "../machines/connection.js";
-import { statechartGraph, type ChartNode, type ChartTransition, type StatechartGraph } from "../tools/inspector/statechart-graph.js";
+import { statechartGraph, type ChartNode, type ChartTransition, type StatechartGraph } from "../src/inspector/statechart-graph.js";
 
 export const DIAGRAM_PATH = fileURLToPath(new URL("../docs/statechart.md", import.meta.url));
 export const README_PATH = fileURLToPath(new URL("../README.md", import.meta.url));

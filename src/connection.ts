@@ -36,6 +36,8 @@ import { ConnectionState, ConnectionType } from "../codec/constants.js";
 import { LocalProtocolError, type ProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
+import type { Entropy } from "../machines/protocol-core.js";
+import { startEntry, stateName, traceError, type TraceEntry, type TraceError, type TraceRecorder } from "./trace/entries.js";
 
 export interface ConnectionOptions {
   /** Largest incoming message in bytes, after decompression (default 64 MiB); past it: close 1009. */
@@ -87,6 +89,14 @@ export interface ConnectionOptions {
    * on one thread can serve the others before calling `events()` again. Default: no limit.
    */
   workQuantum?: number;
+  /**
+   * Opt-in flight recorder: called with every input chunk, EOF, send (with its bytes), event
+   * handed out and the state after each (src/trace/entries.ts; README, "Flight recorder").
+   * Costs one null check per call when absent. `replayTrace` reproduces a recorded connection.
+   */
+  record?: TraceRecorder;
+  /** Where a client's nonce and masking keys come from: for `replayTrace` only (RFC 6455 §5.3 wants them unpredictable). */
+  entropy?: Entropy;
 }
 
 export interface FramesOnlyOptions extends ConnectionOptions {
@@ -119,6 +129,9 @@ abstract class ConnectionEndpoint {
   /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
   private output: Uint8Array[] = [];
   private refusal: ProtocolError | null = null;
+  protected readonly recorder: TraceRecorder | null;
+  private namedState: CompiledState | null = null;
+  private stateNameCache = "";
 
   protected constructor(type: ConnectionType, options: ConnectionOptions, framesOnly?: FramesOnlyOptions) {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
@@ -135,6 +148,7 @@ abstract class ConnectionEndpoint {
       restoreExtension: options.restoreExtension,
       memoryBudget: options.memoryBudget,
       workQuantum: options.workQuantum,
+      entropy: options.entropy,
       framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
     };
     if (options.inspect !== undefined || options.snapshot !== undefined) {
@@ -149,6 +163,20 @@ abstract class ConnectionEndpoint {
       this.core = runner.context.core;
       this.lifecycle = runner.state;
     }
+    this.recorder = options.record ?? null;
+    if (this.recorder !== null) {
+      this.recorder(startEntry(type, this.core, options.maxHandshakeHeadSize, framesOnly !== undefined, options.snapshot !== undefined, this.stateName));
+    }
+  }
+
+  /** The statechart's state as a dotted path, for the recorder (worked out once per state reached). */
+  protected get stateName(): string {
+    const lifecycle = this.lifecycle;
+    if (this.namedState !== lifecycle) {
+      this.namedState = lifecycle;
+      this.stateNameCache = stateName(lifecycle.value);
+    }
+    return this.stateNameCache;
   }
 
   /**
@@ -232,6 +260,11 @@ abstract class ConnectionEndpoint {
    * when the event cannot be sent in this state or is invalid.
    */
   send(event: Event): Uint8Array {
+    if (this.recorder !== null) return concatBytes(this.recordSend(event, false));
+    return this.sendEvent(event);
+  }
+
+  private sendEvent(event: Event): Uint8Array {
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
     if (this.encodesDirectly(event)) return this.core.encodeData(event);
     if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${describeValue(event)}`);
@@ -259,8 +292,29 @@ abstract class ConnectionEndpoint {
    * other event, and any client frame, comes as one chunk.
    */
   sendParts(event: Event): Uint8Array[] {
+    if (this.recorder !== null) return this.recordSend(event, true);
     if (this.encodesDirectly(event)) return this.core.encodeDataParts(event);
-    return [this.send(event)];
+    return [this.sendEvent(event)];
+  }
+
+  private recordSend(event: Event, asParts: boolean): Uint8Array[] {
+    return this.recorded(
+      () => (asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)]),
+      (error, parts) => ({ type: "send", event, data: parts, error, state: this.stateName }),
+    );
+  }
+
+  /** Run `action`, then record the entry `entry` makes of its result or of the error it threw (rethrown). */
+  protected recorded<T>(action: () => T, entry: (error: TraceError | null, result: T | null) => TraceEntry): T {
+    let result: T;
+    try {
+      result = action();
+    } catch (error) {
+      this.recorder!(entry(traceError(error), null));
+      throw error;
+    }
+    this.recorder!(entry(null, result));
+    return result;
   }
 
   /** A message, ping or pong while OPEN (a failed OPEN included, as wsproto): no actor needed. */
@@ -279,6 +333,20 @@ abstract class ConnectionEndpoint {
    * connection takes ownership of it (pass a copy if you reuse the buffer).
    */
   receiveData(data: Uint8Array | null): void {
+    if (this.recorder !== null) return this.recordReceive(data);
+    this.receive(data);
+  }
+
+  private recordReceive(data: Uint8Array | null): void {
+    // Copied first: once OPEN, the decoder may unmask the caller's chunk in place.
+    const copy = data instanceof Uint8Array ? data.slice() : null;
+    this.recorded(
+      () => this.receive(data),
+      (error) => ({ type: "receive", data: copy, error, state: this.stateName }),
+    );
+  }
+
+  private receive(data: Uint8Array | null): void {
     if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
       if (data === null) return; // EOF after the end is no news (README, Differences from wsproto #2)
       throw new LocalProtocolError("receiveData() called after the connection was CLOSED");
@@ -295,7 +363,20 @@ abstract class ConnectionEndpoint {
    * Yields every pending event once, then ends. Each is a `WebSocketEvent`: `switch (event.type)`
    * narrows it to its class, as `instanceof` does.
    */
-  *events(): Generator<WebSocketEvent, void, undefined> {
+  events(): Generator<WebSocketEvent, void, undefined> {
+    return this.recorder === null ? this.pendingEvents() : this.recordedEvents(this.recorder);
+  }
+
+  private *recordedEvents(record: TraceRecorder): Generator<WebSocketEvent, void, undefined> {
+    for (const event of this.pendingEvents()) {
+      record({ type: "event", event, state: this.stateName });
+      yield event;
+    }
+    // Only when the iteration ran to its end: it may have changed the state without an event.
+    record({ type: "drained", state: this.stateName });
+  }
+
+  private *pendingEvents(): Generator<WebSocketEvent, void, undefined> {
     const produced = this.produced;
     for (;;) {
       if (this.producedIndex < produced.length) {
@@ -353,6 +434,14 @@ export class WSConnection extends ConnectionEndpoint {
    * Request. Raises RemoteProtocolError (with its `eventHint`) for an invalid request.
    */
   initiateUpgradeConnection(headers: Headers, target: string): void {
+    if (this.recorder === null) return this.initiateUpgrade(headers, target);
+    this.recorded(
+      () => this.initiateUpgrade(headers, target),
+      (error) => ({ type: "upgrade", headers, target, error, state: this.stateName }),
+    );
+  }
+
+  private initiateUpgrade(headers: Headers, target: string): void {
     if (this.core.role !== ConnectionType.SERVER) {
       throw new LocalProtocolError("initiateUpgradeConnection() is for servers");
     }

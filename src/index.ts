@@ -33,3 +33,7 @@ export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";
 export type { Headers } from "../codec/events.js";
 export { MemoryBudget, MemoryAccount } from "../codec/memory-budget.js";
+export { replayTrace, type ReplayOptions, type ReplayResult, type ReplayStep } from "./trace/replay.js";
+export { traceLine, parseTrace, eventJson, type TraceLine, type EventJson, type BytesJson, type ExtensionJson, type LineOptions } from "./trace/json.js";
+export type { TraceEntry, TraceRecorder, TraceLimits, TraceError } from "./trace/entries.js";
+export type { Entropy } from "../machines/protocol-core.js";

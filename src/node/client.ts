@@ -11,7 +11,7 @@ import { WebSocketEndpoint, whenOpen, WORK_QUANTUM, type EndpointOptions } from 
 
 export interface ConnectOptions
   extends Omit<EndpointOptions, "handleRequest">,
-    Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
+    Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace" | "record"> {
   /** Subprotocols to offer (Sec-WebSocket-Protocol), in order of preference. */
   subprotocols?: readonly string[];
   /** Extra request headers (Origin, Authorization, cookies, …). */
@@ -57,6 +57,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     workQuantum: WORK_QUANTUM,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
+    record: options.record,
   });
   const deflate = options.perMessageDeflate ?? true;
   const headers = options.headers === undefined ? [] : Array.isArray(options.headers) ? (options.headers as Headers) : Object.entries(options.headers);

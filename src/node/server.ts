@@ -40,7 +40,7 @@ function sharedUpgradeBudget(): MemoryBudget {
 }
 
 /** What a server needs to know to accept connections. */
-export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace"> {
+export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace" | "record"> {
   /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
   subprotocols?: readonly string[];
   /**
@@ -89,6 +89,7 @@ function connectionOptions(options: ServerOptions, memoryBudget: MemoryBudget): 
     assembleMessages: true,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
+    record: options.record,
   };
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { and, createMachine, not, setup, type AnyStateNode } from "xstate";
 import { connectionMachine } from "../../src/index.js";
 import { DIAGRAM_PATH, README_PATH, renderMermaid, renderStatechartDocument, withReadmeDiagram } from "../../scripts/diagram.js";
-import { statechartGraph } from "../../tools/inspector/statechart-graph.js";
+import { statechartGraph } from "../../src/inspector/statechart-graph.js";
 
 describe("docs/statechart.md", () => {
   it("is exactly what npm run diagram generates from the machine (run it after changing machines/connection.ts)", () => {

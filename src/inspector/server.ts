@@ -1,27 +1,29 @@
 /**
- * `npm run inspect -- [--port N] [--interval MS]`: the offline inspector. One node:http server on
- * 127.0.0.1 serves
+ * `startInspector()`: the offline inspector (`wsmachine/inspector`; the command is ./cli.ts).
+ * One node:http server on 127.0.0.1 serves
  * - `/`: a page (plain HTML, CSS, JS; nothing from the internet) with the connection statechart
  *   drawn from the machine definition, each live connection's current state highlighted, and the
  *   selected connection's lifecycle transitions and frames as they happen;
  * - `/live`: the page's live feed, a WebSocket served by wsmachine itself (wsmachine/node's
  *   `upgrade()`), sending the inspector's records as JSON;
  * - `/echo`: the demo's echo server (also `upgrade()`), every connection inspected;
+ * - `/trace/<id>.jsonl`: a kept connection's flight-recorder trace (README, "Flight recorder");
  * and a demo loop connects a client to `/echo` every `--interval` ms (default 1500), exchanges a
  * few messages, a ping, and closes — from the client one time, from the server the next — so
  * there is always something live to watch. Any other WebSocket client may connect to `/echo`.
  *
- * Prints `inspector http://127.0.0.1:<port>/` once the page is served.
+ * The page's files are read from ./page/ next to this module, in the repository (src/inspector/)
+ * and in the package (dist/src/inspector/, copied there by the build).
  */
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import { ConnectionState, connectionMachine } from "../../src/index.js";
-import { connect, upgrade, type WebSocketEndpoint } from "../../src/node/index.js";
+import { fileURLToPath } from "node:url";
+import { ConnectionState } from "../../codec/constants.js";
+import { connectionMachine } from "../../machines/connection.js";
+import { connect, upgrade, type WebSocketEndpoint } from "../node/index.js";
 import { renderChartSvg } from "./layout.js";
-import { InspectorHub, type FeedMessage } from "./recorder.js";
+import { InspectorHub, type FeedMessage, type HubOptions } from "./hub.js";
 import { statechartGraph } from "./statechart-graph.js";
 
 export interface InspectorOptions {
@@ -31,6 +33,8 @@ export interface InspectorOptions {
   demoInterval?: number;
   /** Milliseconds between the steps of one demo conversation, so each state can be seen (default 150). */
   demoStepDelay?: number;
+  /** The hub's options (how many connections and frames are kept, `redact`, trace size). */
+  hub?: HubOptions;
 }
 
 export interface RunningInspector {
@@ -50,26 +54,60 @@ const FEED_BACKLOG_LIMIT = 4 * 1024 * 1024;
 /** At most this many demo conversations at once (a slow machine must not pile them up). */
 const MAX_DEMO_CONVERSATIONS = 3;
 
+/** The page's scripts and styles, served as they are (plain browser files, no build step). */
+const PAGE_FILES: ReadonlyArray<readonly [string, string]> = [
+  ["app.js", "text/javascript; charset=utf-8"],
+  ["chart.js", "text/javascript; charset=utf-8"],
+  ["trace.js", "text/javascript; charset=utf-8"],
+  ["views.js", "text/javascript; charset=utf-8"],
+  ["style.css", "text/css; charset=utf-8"],
+];
+
+/** The page as served: index.html with the chart drawn into it from the machine definition. */
+export function renderPage(): string {
+  const graph = statechartGraph(connectionMachine);
+  return readFileSync(`${PAGE_DIRECTORY}index.html`, "utf8").replace("<!-- chart -->", renderChartSvg(graph));
+}
+
+/**
+ * The page as one file with its scripts and styles inlined: open it from disk (file://) to
+ * step through trace files with no server at all (`wsmachine-inspect --page FILE`).
+ */
+export function renderStandalonePage(): string {
+  let html = renderPage();
+  // Function replacements: the files' own "$" characters must not be read as patterns.
+  html = html.replace('<link rel="stylesheet" href="style.css" />', () => `<style>\n${readFileSync(`${PAGE_DIRECTORY}style.css`, "utf8")}</style>`);
+  for (const [name] of PAGE_FILES) {
+    if (!name.endsWith(".js")) continue;
+    // "</script" inside a script would end it early; the page's files have none, but be sure.
+    const code = readFileSync(`${PAGE_DIRECTORY}${name}`, "utf8").replaceAll("</script", "<\\/script");
+    html = html.replace(`<script src="${name}"></script>`, () => `<script>\n${code}</script>`);
+  }
+  return html;
+}
+
 function pageAssets(): Map<string, { type: string; body: string }> {
   const graph = statechartGraph(connectionMachine);
-  const html = readFileSync(`${PAGE_DIRECTORY}index.html`, "utf8").replace("<!-- chart -->", renderChartSvg(graph));
-  return new Map([
-    ["/", { type: "text/html; charset=utf-8", body: html }],
-    ["/app.js", { type: "text/javascript; charset=utf-8", body: readFileSync(`${PAGE_DIRECTORY}app.js`, "utf8") }],
-    ["/style.css", { type: "text/css; charset=utf-8", body: readFileSync(`${PAGE_DIRECTORY}style.css`, "utf8") }],
+  const assets = new Map([
+    ["/", { type: "text/html; charset=utf-8", body: renderPage() }],
     ["/graph.json", { type: "application/json", body: JSON.stringify(graph) }],
   ]);
+  for (const [name, type] of PAGE_FILES) assets.set(`/${name}`, { type, body: readFileSync(`${PAGE_DIRECTORY}${name}`, "utf8") });
+  return assets;
 }
 
 export async function startInspector(options: InspectorOptions = {}): Promise<RunningInspector> {
-  const hub = new InspectorHub();
+  const hub = new InspectorHub(options.hub);
   const assets = pageAssets();
   const endpoints = new Set<WebSocketEndpoint>();
   const sockets = new Set<Socket>();
 
   const server = http.createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    const asset = request.method === "GET" || request.method === "HEAD" ? assets.get(path) : undefined;
+    const readable = request.method === "GET" || request.method === "HEAD";
+    const traceId = /^\/trace\/(\d+)\.jsonl$/.exec(path)?.[1];
+    const trace = readable && traceId !== undefined ? hub.traceOf(Number(traceId)) : undefined;
+    const asset = trace !== undefined ? { type: "application/jsonl; charset=utf-8", body: trace } : readable ? assets.get(path) : undefined;
     if (asset === undefined) {
       response.writeHead(path === "/favicon.ico" ? 204 : 404).end();
       return;
@@ -118,7 +156,7 @@ export async function startInspector(options: InspectorOptions = {}): Promise<Ru
 
   function serveEcho(request: http.IncomingMessage, socket: Socket, head: Buffer): void {
     const tracked = hub.track("server", `from port ${request.socket.remotePort ?? "?"}`);
-    upgrade(request, socket, head, { inspect: tracked.inspect, frameTrace: tracked.frameTrace, perMessageDeflate: true }).then(
+    upgrade(request, socket, head, { inspect: tracked.inspect, frameTrace: tracked.frameTrace, record: tracked.record, perMessageDeflate: true }).then(
       (endpoint) => {
         keep(endpoint);
         endpoint.on("message", (data) => {
@@ -168,7 +206,9 @@ export async function startInspector(options: InspectorOptions = {}): Promise<Ru
     const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, stepDelay));
     let endpoint: WebSocketEndpoint;
     try {
-      endpoint = keep(await connect(echoUrl, { inspect: tracked.inspect, frameTrace: tracked.frameTrace, perMessageDeflate: number % 2 === 0 }));
+      endpoint = keep(
+        await connect(echoUrl, { inspect: tracked.inspect, frameTrace: tracked.frameTrace, record: tracked.record, perMessageDeflate: number % 2 === 0 }),
+      );
     } catch (error) {
       tracked.end({ code: 1006, reason: error instanceof Error ? error.message : String(error), wasClean: false });
       return;
@@ -210,36 +250,3 @@ export async function startInspector(options: InspectorOptions = {}): Promise<Ru
     },
   };
 }
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: "string", default: "8089" },
-      interval: { type: "string", default: "1500" },
-    },
-  });
-  const port = Number(values.port);
-  const interval = Number(values.interval);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`--port must be a port number, not ${values.port}`);
-    process.exit(2);
-  }
-  if (!Number.isFinite(interval) || interval < 0) {
-    console.error(`--interval must be milliseconds (0: no demo clients), not ${values.interval}`);
-    process.exit(2);
-  }
-  const inspector = await startInspector({ port, demoInterval: interval });
-  console.log(`inspector ${inspector.url}`);
-  console.log(`echo server ${inspector.echoUrl} (every connection to it is inspected)`);
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void inspector.close().then(() => process.exit(0));
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-}
-
-// Run only as a script, not when a test imports startInspector.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

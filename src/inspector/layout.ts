@@ -15,8 +15,8 @@
  */
 import type { ChartNode, ChartTransition, StatechartGraph } from "./statechart-graph.js";
 
-const COLUMN_WIDTH = 210;
-const COLUMN_GAP = 190;
+const COLUMN_WIDTH = 205;
+const COLUMN_GAP = 165;
 const ROW_GAP = 40;
 const MARGIN = 40;
 const HEADER = 30;
@@ -309,9 +309,9 @@ function routeEdges(graph: StatechartGraph, nodes: Map<string, PlacedNode>, rank
   return separateLabels(edges);
 }
 
-/** Approximate width of an edge label (10.5px sans-serif): enough to keep labels from overlapping. */
+/** Approximate width of an edge label (13.5px sans-serif, page/style.css): enough to keep labels from overlapping. */
 function labelWidth(label: string): number {
-  return label.length * 5.8;
+  return label.length * 7.5;
 }
 
 /** Move labels down, a line at a time, until none overlaps one placed before it. */
@@ -327,11 +327,11 @@ function separateLabels(edges: PlacedEdge[]): PlacedEdge[] {
     const left = edge.anchor === "start" ? edge.labelX : edge.anchor === "end" ? edge.labelX - width : edge.labelX - width / 2;
     let y = edge.labelY;
     for (let attempt = 0; attempt < 6; attempt++) {
-      const box = { left, right: left + width, top: y - 10, bottom: y + 2 };
+      const box = { left, right: left + width, top: y - 12, bottom: y + 3 };
       if (!placed.some((other) => box.left < other.right && other.left < box.right && box.top < other.bottom && other.top < box.bottom)) break;
-      y += 12;
+      y += 15;
     }
-    placed.push({ left, right: left + width, top: y - 10, bottom: y + 2 });
+    placed.push({ left, right: left + width, top: y - 12, bottom: y + 3 });
     if (y !== edge.labelY) result[index] = { ...edge, labelY: y };
   }
   return result;
