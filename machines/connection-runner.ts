@@ -1,5 +1,5 @@
 /**
- * Runs the connection statechart of machines/connection.ts without an XState actor.
+ * Runs the connection statechart of machines/connection-machine.ts without an XState actor.
  *
  * Why: here an actor costs about 27 µs to create and start, 2.5–5 µs per event and 3.5 KiB of
  * heap for as long as the connection lives. A complete opening handshake between two
@@ -33,7 +33,7 @@ import {
   type ConnectionMachineEmitted,
   type ConnectionMachineEvent,
   type ConnectionMachineInput,
-} from "./connection.js";
+} from "./connection-machine.js";
 import type { InputPhase, PeerEvent } from "./protocol-core.js";
 
 type GuardImplementation = (args: { context: ConnectionMachineContext; event: ConnectionMachineEvent }, params: unknown) => boolean;

@@ -26,7 +26,7 @@ import {
   type ConnectionMachineEmitted,
   type ConnectionMachineEvent,
   type InternalConnectionMachineInput,
-} from "../machines/connection.js";
+} from "../machines/connection-machine.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
 import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
 import type { Extension } from "../codec/extension.js";

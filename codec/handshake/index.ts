@@ -40,4 +40,4 @@ export {
   type RejectBodyReaderOptions,
 } from "./body.js";
 export { generateNonce, generateAcceptToken, isValidKey, toBase64, WEBSOCKET_GUID } from "./tokens.js";
-export { decodeLatin1, encodeLatin1, allocBytes } from "./latin1.js";
+export { decodeLatin1, encodeLatin1 } from "./latin1.js";

@@ -6,7 +6,6 @@
  * ```ts
  * decodeLatin1(bytes: Uint8Array, start?: number, end?: number): string
  * encodeLatin1(s: string): Uint8Array   // throws RangeError on a char above U+00FF; a view into a shared slab
- * allocBytes(n: number): Uint8Array     // fresh zeroed bytes, small ones carved from a shared slab
  * ```
  *
  * `TextDecoder("latin1")` is in fact windows-1252 (WHATWG Encoding), which maps 0x80–0x9F to
@@ -60,8 +59,8 @@ const MAX_POOLED = 4 * 1024;
 let slab = new Uint8Array(SLAB_SIZE);
 let slabOffset = 0;
 
-/** A fresh (zeroed, never shared) Uint8Array of `n` bytes, carved from a slab when small. */
-export function allocBytes(n: number): Uint8Array {
+/** A fresh (zeroed, never shared) Uint8Array of `n` bytes for an encoded head, carved from a slab when small. */
+function slabBytes(n: number): Uint8Array {
   if (n > MAX_POOLED) return new Uint8Array(n);
   if (slabOffset + n > SLAB_SIZE) {
     slab = new Uint8Array(SLAB_SIZE);
@@ -81,7 +80,7 @@ const ENCODER = new TextEncoder();
  */
 export function encodeLatin1(s: string): Uint8Array {
   const n = s.length;
-  const out = allocBytes(n);
+  const out = slabBytes(n);
   const r = ENCODER.encodeInto(s, out);
   if (r.read === n && r.written === n) return out;
   for (let i = 0; i < n; i++) {

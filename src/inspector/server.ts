@@ -20,7 +20,7 @@ import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ConnectionState } from "../../codec/constants.js";
-import { connectionMachine } from "../../machines/connection.js";
+import { connectionMachine } from "../../machines/connection-machine.js";
 import { connect, upgrade, type WebSocketEndpoint } from "../node/index.js";
 import { renderChartSvg } from "./layout.js";
 import { InspectorHub, type FeedMessage, type HubOptions } from "./hub.js";

@@ -3,7 +3,7 @@
  * the nodes' `transitions` and `always` lists): states with their children, and transitions
  * with their event, guard and actions as readable labels. Both the offline inspector's chart
  * and the Mermaid diagram (`npm run diagram`) are drawn from this, so neither can drift from
- * machines/connection.ts.
+ * machines/connection-machine.ts.
  *
  * Nothing here is specific to the connection machine: any XState v5 machine can be walked.
  */

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { assign, createActor, setup, type Snapshot, type StateValue } from "xstate";
 import { ConnectionRunner, compileMachine } from "../../machines/connection-runner.js";
-import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent, type InternalConnectionMachineInput } from "../../machines/connection.js";
+import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent, type InternalConnectionMachineInput } from "../../machines/connection-machine.js";
 import {
   AcceptConnection,
   BytesMessage,

@@ -6,7 +6,7 @@ import { DIAGRAM_PATH, README_PATH, renderMermaid, renderStatechartDocument, wit
 import { statechartGraph } from "../../src/inspector/statechart-graph.js";
 
 describe("docs/statechart.md", () => {
-  it("is exactly what npm run diagram generates from the machine (run it after changing machines/connection.ts)", () => {
+  it("is exactly what npm run diagram generates from the machine (run it after changing machines/connection-machine.ts)", () => {
     expect(readFileSync(DIAGRAM_PATH, "utf8")).toBe(renderStatechartDocument());
   });
 

@@ -22,7 +22,7 @@ import {
   type ConnectionMachineInput,
 } from "../../src/index.js";
 import { echoServerMachine } from "../../examples/echo-server-machine.js";
-import type { PersistedConnectionContext } from "../../machines/connection.js";
+import type { PersistedConnectionContext } from "../../machines/connection-machine.js";
 import { copy, drain } from "../helpers/pair.js";
 import { recordedActor, type RecordedActor } from "../helpers/actor.js";
 
