@@ -7,4 +7,4 @@ const from = new URL("../src/inspector/page/", import.meta.url);
 const to = new URL("../dist/src/inspector/page/", import.meta.url);
 rmSync(to, { recursive: true, force: true });
 cpSync(from, to, { recursive: true });
-console.log(`copied the inspector page to ${to.pathname}`);
+// Silent: `npm pack --json` prints this script's output before its JSON.

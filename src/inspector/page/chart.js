@@ -1,7 +1,7 @@
 // The statechart on the inspector page: fit, zoom and pan (the SVG's viewBox), live counts per
 // state, and a connection's route drawn on it (the states it went through, the transitions it
 // took, numbered in order). Plain browser JavaScript; the chart itself is drawn by the server
-// (layout.ts) with data-state on every state and data-from / data-to on every transition.
+// (the server's layout module, layout.js beside server.js) with data-state on every state and data-from / data-to on every transition.
 "use strict";
 
 const Chart = (() => {
@@ -113,7 +113,7 @@ const Chart = (() => {
 
   /**
    * The point where a step number goes on an edge, clear of its label: a direct edge's label sits
-   * at 62% of its length (layout.ts), a lane's in the middle of the lane, a sibling arc's beside it.
+   * at 62% of its length (the layout module), a lane's in the middle of the lane, a sibling arc's beside it.
    */
   function markPoint(edge, index, count) {
     const path = edge.querySelector("path.edge");
