@@ -23,7 +23,7 @@
 import { getAdjacencyMap, getShortestPaths, type AdjacencyValue, type StatePath } from "@xstate/graph";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createActor, type ActorLogic, type AnyStateNode, type AnyTransitionDefinition, type InspectionEvent, type SnapshotFrom, type StateValue } from "xstate";
-import { connectionMachine, topLevelState, type ConnectionMachineEmitted, type ConnectionMachineEvent, type ConnectionMachineInput } from "../../machines/connection.js";
+import { connectionMachine, topLevelState, type ConnectionMachineEmitted, type ConnectionMachineEvent, type ConnectionMachineInput } from "../../machines/connection-machine.js";
 import {
   AcceptConnection,
   BytesMessage,
