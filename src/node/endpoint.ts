@@ -65,6 +65,7 @@ import { concatBytes } from "../../codec/bytes.js";
 import { buildClosePayload } from "../../codec/close.js";
 import type { MemoryAccount, MemoryBudget } from "../../codec/memory-budget.js";
 import { Watchdog, type WatchdogLimits } from "./watchdog.js";
+import { deferTurn } from "./scheduler.js";
 
 /** A server's answer to an upgrade request. */
 export type HandshakeDecision =
@@ -533,7 +534,7 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   private yieldSlice(): void {
     if (this.sliceScheduled) return;
     this.sliceScheduled = true;
-    setImmediate(() => {
+    deferTurn(() => {
       this.sliceScheduled = false;
       this.pump();
     });
