@@ -531,4 +531,3 @@ export function topLevelState(snapshotOrValue: { readonly value: StateValue } | 
   return (typeof value === "string" ? value : Object.keys(value)[0]) as ConnectionState;
 }
 
-void ConnectionState;

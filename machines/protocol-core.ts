@@ -817,4 +817,3 @@ function describe(event: unknown): string {
   return event instanceof Event ? event.type : describeValue(event);
 }
 
-void EMPTY;
