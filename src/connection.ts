@@ -33,7 +33,7 @@ import type { Extension } from "../codec/extension.js";
 import type { Headers } from "../codec/events.js";
 import type { MemoryBudget } from "../codec/memory-budget.js";
 import { ConnectionState, ConnectionType } from "../codec/constants.js";
-import { LocalProtocolError, type ProtocolError } from "../codec/errors.js";
+import { LocalProtocolError, RemoteProtocolError, type ProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
 import type { Entropy } from "../machines/protocol-core.js";
@@ -129,6 +129,8 @@ abstract class ConnectionEndpoint {
   /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
   private output: Uint8Array[] = [];
   private refusal: ProtocolError | null = null;
+  /** A held response found invalid when the Request was sent (readHeldResponse). */
+  private heldResponseError: RemoteProtocolError | null = null;
   protected readonly recorder: TraceRecorder | null;
   private namedState: CompiledState | null = null;
   private stateNameCache = "";
@@ -282,7 +284,23 @@ abstract class ConnectionEndpoint {
     const bytes = concatBytes(this.output);
     // Keep no reference to what was sent: an idle connection would hold its handshake bytes.
     this.output.length = 0;
+    if (this.phase === "awaitingResponse") this.readHeldResponse();
     return bytes;
+  }
+
+  /**
+   * A client's Request is out: a response that arrived before it (held, not parsed) is read now,
+   * as the chart's awaitingResponse state reads what is buffered on entry. The bytes of the
+   * Request are the caller's to write whatever the response says, so a RemoteProtocolError is
+   * raised by the next `receiveData` rather than from `send`.
+   */
+  private readHeldResponse(): void {
+    try {
+      this.readHandshake();
+    } catch (error) {
+      if (!(error instanceof RemoteProtocolError)) throw error;
+      this.heldResponseError = error;
+    }
   }
 
   /**
@@ -347,6 +365,11 @@ abstract class ConnectionEndpoint {
   }
 
   private receive(data: Uint8Array | null): void {
+    const held = this.heldResponseError;
+    if (held !== null) {
+      this.heldResponseError = null;
+      throw held;
+    }
     if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
       if (data === null) return; // EOF after the end is no news (README, Differences from wsproto #2)
       throw new LocalProtocolError("receiveData() called after the connection was CLOSED");

@@ -34,6 +34,7 @@ import {
   ProtocolError,
   RejectConnection,
   RejectData,
+  RemoteProtocolError,
   Request,
   TextMessage,
   WSConnection,
@@ -588,15 +589,14 @@ describe("@xstate/graph paths through every transition of connectionMachine", ()
   });
 });
 
-describe("a divergence the paths above do not reach (found while writing them)", () => {
+describe("a response buffered before the client's Request (a divergence the paths above do not reach, now fixed)", () => {
   // A client that receives the server's response before it sends its Request (bytes buffered in
   // readyToRequest). The actor reads them as it enters awaitingResponse (its `drain` entry
-  // action) and is OPEN when `ws.send` returns; `WSConnection` parses handshake input only in
-  // `receiveData`, so it stays in awaitingResponse, and `events()` yields nothing, until the
-  // next `receiveData` (even an empty one). The graph's paths cannot show it: the chart event
-  // of the step is `ws.send`, and the `peer.accepted` the actor raises after it is not a step.
-  // `it.fails`: when the two agree, this fails, and should become an `it`.
-  it.fails("the facade reads a response buffered before its Request when the Request is sent, as the actor does", () => {
+  // action) and is OPEN when `ws.send` returns; `WSConnection` used to parse handshake input only
+  // in `receiveData`, and now also reads held input when the Request is sent. The graph's paths
+  // cannot show it: the chart event of the step is `ws.send`, and the `peer.accepted` the actor
+  // raises after it is not a step.
+  it("the facade reads a response buffered before its Request when the Request is sent, as the actor does", () => {
     const peer = peerBytes();
     const request = () => new Request({ host: "example.com", target: "/chat", subprotocols: ["chat"] });
     const ws = new WSConnection(ConnectionType.CLIENT);
@@ -616,5 +616,15 @@ describe("a divergence the paths above do not reach (found while writing them)",
     expect(actorEvents).toEqual(["AcceptConnection"]);
     expect(ws.state).toBe(topLevelState(actor.getSnapshot())); // the facade: CONNECTING
     expect(facadeEvents).toEqual(actorEvents); // the facade: []
+  });
+
+  it("an invalid held response: send(Request) still returns the request's bytes; the next receiveData raises the RemoteProtocolError", () => {
+    const ws = new WSConnection(ConnectionType.CLIENT);
+    ws.receiveData(new TextEncoder().encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: not-the-key\r\n\r\n"));
+    const bytes = ws.send(new Request({ host: "example.com", target: "/chat" }));
+    expect(new TextDecoder().decode(bytes)).toMatch(/^GET \/chat HTTP\/1\.1\r\n/);
+    expect(ws.state).toBe("CLOSED");
+    expect(() => ws.receiveData(null)).toThrow(RemoteProtocolError);
+    expect(() => ws.receiveData(null)).not.toThrow();
   });
 });
