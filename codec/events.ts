@@ -33,6 +33,11 @@ export abstract class Event {
  * silently picks it), a class passed instead of an instance (whose `String()` is its source),
  * or anything else by its tag.
  */
+/** An event's type, or what the value is when it is not a wsmachine Event (see describeValue). */
+export function eventName(value: unknown): string {
+  return value instanceof Event ? value.type : describeValue(value);
+}
+
 export function describeValue(value: unknown): string {
   const FetchRequest = (globalThis as { Request?: abstract new (...args: never[]) => object }).Request;
   if (FetchRequest !== undefined && value instanceof FetchRequest) {

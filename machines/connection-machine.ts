@@ -8,7 +8,7 @@
  *        └──reject──▶ REJECTING ──body finished──▶ CLOSED          (EOF anywhere ──────────▶ CLOSED)
  *
  * The statechart owns every lifecycle change. What happens on the wire is done by the actions,
- * which call the codec through `ProtocolCore` (machines/protocol-core.ts). Per-message work —
+ * which call the codec through `ProtocolCore` (codec/core/protocol-core.ts). Per-message work —
  * frames in, messages out — does not need the statechart's attention: `WSConnection` runs the
  * codec directly while the actor is in OPEN, and only asks the actor to move when a frame
  * changes the lifecycle (a close frame, a protocol failure, EOF). Used as an actor on its own
@@ -34,7 +34,7 @@ import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type
 import { ConnectionState, ConnectionType } from "../codec/constants.js";
 import { LocalProtocolError, type ProtocolError } from "../codec/errors.js";
 import type { Event, RejectConnection, RejectData, WebSocketEvent } from "../codec/events.js";
-import { ProtocolCore, type InputPhase, type PeerEvent, type PersistedProtocolCore, type ProtocolCoreOptions } from "./protocol-core.js";
+import { ProtocolCore, type InputPhase, type PeerEvent, type PersistedProtocolCore, type ProtocolCoreOptions } from "../codec/core/protocol-core.js";
 
 /** The actor's input, for an app that embeds `connectionMachine` (see the README, "Embedding"). */
 export interface ConnectionMachineInput extends Omit<ProtocolCoreOptions, "readInputInActor"> {

@@ -34,7 +34,7 @@ import {
   type ConnectionMachineEvent,
   type ConnectionMachineInput,
 } from "./connection-machine.js";
-import type { InputPhase, PeerEvent } from "./protocol-core.js";
+import type { InputPhase, PeerEvent } from "../codec/core/protocol-core.js";
 
 type GuardImplementation = (args: { context: ConnectionMachineContext; event: ConnectionMachineEvent }, params: unknown) => boolean;
 type ActionImplementation = (args: { context: ConnectionMachineContext; event: ConnectionMachineEvent; effects: ActionEffects }, params: unknown) => void;

@@ -28,7 +28,7 @@ import {
   type InternalConnectionMachineInput,
 } from "../machines/connection-machine.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
-import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../machines/protocol-core.js";
+import type { FrameTrace, InputPhase, PeerEvent, ProtocolCore } from "../codec/core/protocol-core.js";
 import type { Extension } from "../codec/extension.js";
 import type { Headers } from "../codec/events.js";
 import type { MemoryBudget } from "../codec/memory-budget.js";
@@ -36,7 +36,7 @@ import { ConnectionState, ConnectionType } from "../codec/constants.js";
 import { LocalProtocolError, RemoteProtocolError, type ProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
-import type { Entropy } from "../machines/protocol-core.js";
+import type { Entropy } from "../codec/core/protocol-core.js";
 import { startEntry, stateName, traceError, type TraceEntry, type TraceError, type TraceRecorder } from "./trace/entries.js";
 
 export interface ConnectionOptions {

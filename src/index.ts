@@ -25,7 +25,7 @@ export {
 } from "../codec/events.js";
 export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOptions } from "./connection.js";
 export { connectionMachine, topLevelState, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor, type PersistedConnectionContext } from "../machines/connection-machine.js";
-export type { FrameTrace, FrameTraceRecord, PersistedProtocolCore } from "../machines/protocol-core.js";
+export type { FrameTrace, FrameTraceRecord, PersistedProtocolCore } from "../codec/core/protocol-core.js";
 export { generateNonce, generateAcceptToken } from "../codec/handshake/tokens.js";
 export { PerMessageDeflate, type PerMessageDeflateOptions, type NegotiatedParameters } from "./extensions/permessage-deflate.js";
 export { pakoEngine, InflateError, type DeflateEngine, type Deflater, type Inflater } from "./extensions/deflate-engine.js";
@@ -36,4 +36,4 @@ export { MemoryBudget, MemoryAccount } from "../codec/memory-budget.js";
 export { replayTrace, type ReplayOptions, type ReplayResult, type ReplayStep } from "./trace/replay.js";
 export { traceLine, parseTrace, eventJson, type TraceLine, type EventJson, type BytesJson, type ExtensionJson, type LineOptions } from "./trace/json.js";
 export type { TraceEntry, TraceRecorder, TraceLimits, TraceError } from "./trace/entries.js";
-export type { Entropy } from "../machines/protocol-core.js";
+export type { Entropy } from "../codec/core/protocol-core.js";

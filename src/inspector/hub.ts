@@ -10,7 +10,7 @@
  * Node built-ins (the node:http server is ./server.ts).
  */
 import type { InspectionEvent, Observer } from "xstate";
-import type { FrameTrace, FrameTraceRecord } from "../../machines/protocol-core.js";
+import type { FrameTrace, FrameTraceRecord } from "../../codec/core/protocol-core.js";
 import type { TraceEntry, TraceRecorder } from "../trace/entries.js";
 import { traceLine } from "../trace/json.js";
 import { PayloadTracker, preview, type Preview } from "./payloads.js";

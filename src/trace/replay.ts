@@ -7,7 +7,7 @@
  */
 import type { Extension } from "../../codec/extension.js";
 import { concatBytes } from "../../codec/bytes.js";
-import type { Entropy } from "../../machines/protocol-core.js";
+import type { Entropy } from "../../codec/core/protocol-core.js";
 import { WSConnection } from "../connection.js";
 import { ConnectionType } from "../../codec/constants.js";
 import type { Event } from "../../codec/events.js";

@@ -355,7 +355,7 @@ describe("WSConnection messageInProgress", () => {
     /*
      * Regression (found by these tests, fixed in bf544d2): once CLOSED with a message unfinished,
      * the decoder's bytes were released but `messageInProgress` stayed true ("False before OPEN
-     * and once reading is over", machines/protocol-core.ts).
+     * and once reading is over", codec/core/protocol-core.ts).
      */
     it(`${role}: false once CLOSED with a message unfinished`, () => {
       const conn = opened(role, { assembleMessages: true });

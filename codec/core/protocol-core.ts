@@ -1,0 +1,336 @@
+/**
+ * What the connection statechart's actions do on the wire: the codec state of one connection
+ * (handshake parser, frame decoder and encoder, buffered input) and the steps that turn input
+ * into events and events into bytes. Pure code: no xstate, no I/O.
+ *
+ * The core never decides the lifecycle. `step(phase)` is told how the current state reads input
+ * and reports, besides the event it produced, the lifecycle `PeerEvent` the statechart must take
+ * (a request, a close frame, a failure, EOF). Both drivers use it the same way:
+ * - the statechart's own actions, when the machine runs as an actor (`ws.receive`);
+ * - `WSConnection`, which calls `step` directly in `events()` so that a data frame costs no
+ *   `actor.send`, and sends the actor only the `PeerEvent`s.
+ *
+ * Its parts: ./handshake-reader.ts reads the opening handshake, ./send-preparation.ts builds
+ * what lifecycle sends write, ./frame-writer.ts encodes what an open connection sends,
+ * ./persistence.ts turns the core into plain data and back; ./state.ts holds what they share.
+ */
+import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../constants.js";
+import { LocalProtocolError, type RemoteProtocolError } from "../errors.js";
+import { BytesMessage, CloseConnection, Ping, Pong, TextMessage, type Event, type Headers, type Request } from "../events.js";
+import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../frame.js";
+import { FrameDecoder } from "../frame-decoder.js";
+import { FrameEncoder } from "../frame-encoder.js";
+import type { MemoryBudget } from "../memory-budget.js";
+import { encodeClose, encodeData, encodeDataParts } from "./frame-writer.js";
+import { HandshakeReader } from "./handshake-reader.js";
+import { describeCore, restoreInto } from "./persistence.js";
+import { SendPreparation } from "./send-preparation.js";
+import { EOF, HandshakeRecord, HeldInput, StepOutcome } from "./state.js";
+import { traceReceived } from "./trace.js";
+import type { Entropy, FrameTrace, InputPhase, PeerEvent, PersistedProtocolCore, ProtocolCoreOptions } from "./types.js";
+
+export type {
+  Entropy,
+  FrameTrace,
+  FrameTraceRecord,
+  InputPhase,
+  PeerEvent,
+  PersistedExtension,
+  PersistedProtocolCore,
+  ProtocolCoreOptions,
+} from "./types.js";
+
+export class ProtocolCore {
+  readonly role: ConnectionType;
+  readonly client: boolean;
+  readonly framesOnly: boolean;
+  readonly readsOutsideActor: boolean;
+  readonly maxMessageSize: number;
+  readonly maxFragments: number;
+  readonly maxHandshakeHeadSize: number | undefined;
+  readonly assembleMessages: boolean;
+  /** What the opening handshake sent, received and settled (read by persistence). */
+  readonly record = new HandshakeRecord();
+  private readonly frameTrace: FrameTrace | null;
+  private readonly memoryBudget: MemoryBudget | undefined;
+  private readonly workQuantum: number | undefined;
+  private readonly entropy: Entropy | undefined;
+
+  private readonly input = new HeldInput();
+  private readonly outcome = new StepOutcome();
+  private readonly handshake: HandshakeReader;
+  private readonly sends: SendPreparation;
+  private decoder: FrameDecoder | null = null;
+  private encoder: FrameEncoder | null = null;
+
+  constructor(role: ConnectionType, options: ProtocolCoreOptions = {}) {
+    this.role = role;
+    this.client = role === ConnectionType.CLIENT;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    this.assembleMessages = options.assembleMessages === true;
+    this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
+    this.frameTrace = options.frameTrace ?? null;
+    this.memoryBudget = options.memoryBudget;
+    this.workQuantum = options.workQuantum;
+    this.entropy = options.entropy;
+    this.readsOutsideActor = options.readInputInActor === false;
+    this.framesOnly = options.framesOnly !== undefined;
+    this.handshake = new HandshakeReader(this.input, this.record, this.outcome, this.maxHandshakeHeadSize);
+    this.sends = new SendPreparation(role, this.record, this.entropy, (event) => encodeClose(this.encoder, this.frameTrace, event));
+    if (options.framesOnly !== undefined) {
+      this.record.extensions = options.framesOnly.extensions ?? [];
+      const trailing = options.framesOnly.trailingData;
+      if (trailing !== undefined && trailing.length > 0) this.input.held.push(trailing);
+    }
+  }
+
+  // -- input --------------------------------------------------------------------------------
+
+  /**
+   * Buffer received bytes, or note EOF (`null`). Returns the error to raise for bytes after EOF.
+   * Nothing is parsed here: `step` parses, as the state reads input.
+   */
+  receive(data: Uint8Array | null): LocalProtocolError | null {
+    const input = this.input;
+    if (input.eof) {
+      if (data === null) return null;
+      return new LocalProtocolError("receiveData() got bytes after the transport was closed (receiveData(null))");
+    }
+    if (data === null) {
+      input.eof = true;
+    } else if (data.length > 0) {
+      const decoder = this.decoder;
+      if (decoder === null) input.held.push(data);
+      // After a protocol failure the peer's bytes are discarded (RFC 6455 §7.1.7): a failed
+      // decoder rethrows its ParseFailed on receiveBytes, which must not escape from here.
+      else if (decoder.failure === null) decoder.receiveBytes(data);
+    }
+    return null;
+  }
+
+  /** True once `receive(null)` was called. */
+  get eof(): boolean {
+    return this.input.eof;
+  }
+
+  /**
+   * Bytes of a frame or data message that has started arriving and is not complete are held
+   * (what a message timeout bounds). False before OPEN and once reading is over.
+   */
+  get messageInProgress(): boolean {
+    const decoder = this.decoder;
+    return decoder !== null && decoder.failure === null && (decoder.messageInProgress || decoder.bufferedAmount > 0);
+  }
+
+  /** The last frame read stopped at the work quantum with input left: read again. */
+  get workPending(): boolean {
+    return this.decoder !== null && this.decoder.workPending;
+  }
+
+  /** Drop every byte held for frames not yet read (the connection is over for its driver). */
+  releaseInput(): void {
+    this.input.held.length = 0;
+    this.decoder?.dispose();
+  }
+
+  /**
+   * Produce the next event the buffered input yields in `phase`, or null when it yields none
+   * now. A lifecycle change is left for `takeTransition()`, a handshake error for
+   * `takeHandshakeError()`; both may come with or without an event.
+   */
+  step(phase: InputPhase): Event | null {
+    switch (phase) {
+      case "open":
+      case "localClosing":
+        return this.readFrame();
+      case "awaitingRequest":
+        return this.handshake.readRequest();
+      case "awaitingResponse":
+        return this.handshake.readResponse();
+      case "receivingBody":
+        return this.handshake.readRejectionBody();
+      case "buffering":
+        return this.handshake.eofWhileConnecting();
+      case "remoteClosing":
+      case "failed":
+        // RFC 6455 §7.1.7 / wsproto: after the peer's close or a failure, its bytes are dropped.
+        this.discardInput();
+        if (this.input.eof && this.outcome.transition === null) this.outcome.transition = EOF;
+        return null;
+    }
+  }
+
+  takeTransition(): PeerEvent | null {
+    const transition = this.outcome.transition;
+    this.outcome.transition = null;
+    return transition;
+  }
+
+  takeHandshakeError(): RemoteProtocolError | null {
+    const error = this.outcome.handshakeError;
+    this.outcome.handshakeError = null;
+    return error;
+  }
+
+  /** Server: the request was parsed by another HTTP stack (node:http's 'upgrade'). */
+  initiateUpgrade(headers: Headers, target: string): Request | null {
+    return this.handshake.initiateUpgrade(headers, target);
+  }
+
+  private readFrame(): Event | null {
+    const decoder = this.decoder;
+    if (decoder === null) return null;
+    let frame: Frame | null;
+    try {
+      frame = decoder.nextFrame();
+    } catch (error) {
+      if (!(error instanceof ParseFailed)) throw error;
+      // RFC 6455 §7.1.7: fail the connection; the caller answers with `response()`.
+      this.outcome.transition = { type: "peer.protocolError", code: error.code, reason: error.message };
+      return new CloseConnection({ code: error.code, reason: error.message });
+    }
+    if (frame === null) {
+      if (!this.input.eof || decoder.workPending) return null;
+      // RFC 6455 §7.1.5: the transport closed without a close frame: code 1006.
+      this.outcome.transition = EOF;
+      return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
+    }
+    if (this.frameTrace !== null) traceReceived(this.frameTrace, frame);
+    return frameEvent(frame, this.outcome);
+  }
+
+  private discardInput(): void {
+    this.input.held.length = 0;
+    this.decoder?.dispose();
+    this.decoder = null;
+  }
+
+  /** Entering OPEN: the frame layer starts with what the handshake negotiated. */
+  openFrames(): void {
+    const enabled = this.record.extensions;
+    this.decoder = new FrameDecoder({
+      client: this.client,
+      maxMessageSize: this.maxMessageSize,
+      maxFragments: this.maxFragments,
+      extensions: enabled,
+      assembleMessages: this.assembleMessages,
+      memory: this.memoryBudget?.account(),
+      workQuantum: this.workQuantum,
+    });
+    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.entropy?.maskKey });
+    const held = this.input.held;
+    for (const chunk of held) this.decoder.receiveBytes(chunk);
+    held.length = 0;
+  }
+
+  // -- persistence (./persistence.ts) -------------------------------------------------------
+
+  /** Which halves of the frame layer exist. */
+  framesState(): { decoding: boolean; encoding: boolean } {
+    return { decoding: this.decoder !== null, encoding: this.encoder !== null };
+  }
+
+  /** Restoring: rebuild the halves of the frame layer that existed, at a frame boundary. */
+  restoreFrames(frames: { readonly decoding: boolean; readonly encoding: boolean }): void {
+    if (!frames.decoding && !frames.encoding) return;
+    this.openFrames();
+    if (!frames.decoding) this.decoder = null;
+    if (!frames.encoding) this.encoder = null;
+  }
+
+  /** The lifecycle-relevant state as plain data (see `PersistedProtocolCore`). */
+  describe(): PersistedProtocolCore {
+    return describeCore(this);
+  }
+
+  /**
+   * JSON.stringify of a snapshot (an inspector serializing the context, say) sees the
+   * description, not the codec's buffers and compression state.
+   */
+  toJSON(): PersistedProtocolCore {
+    return this.describe();
+  }
+
+  /**
+   * A new core from a description: same role, limits and handshake outcome, a fresh frame layer
+   * (at a frame boundary, with fresh compression contexts), no buffered input. `options` gives
+   * what a description cannot hold: the frame trace, the extension factory, and how the actor is
+   * driven (`readInputInActor`, else as persisted). Throws an Error when the description is not
+   * one, or when its extensions cannot be rebuilt.
+   */
+  static restore(persisted: PersistedProtocolCore, options: ProtocolCoreOptions = {}): ProtocolCore {
+    if (typeof persisted !== "object" || persisted === null || persisted.version !== 1) {
+      throw new Error("not a persisted wsmachine connection (expected context.core from getPersistedSnapshot(), version 1)");
+    }
+    const core = new ProtocolCore(persisted.role, {
+      maxMessageSize: persisted.maxMessageSize ?? Infinity,
+      maxFragments: persisted.maxFragments ?? Infinity,
+      maxHandshakeHeadSize: persisted.maxHandshakeHeadSize ?? undefined,
+      assembleMessages: persisted.assembleMessages === true,
+      frameTrace: options.frameTrace,
+      readInputInActor: options.readInputInActor ?? persisted.readInputInActor,
+      framesOnly: persisted.framesOnly ? {} : undefined,
+    });
+    restoreInto(core, persisted, options);
+    return core;
+  }
+
+  // -- output (./send-preparation.ts, ./frame-writer.ts) -------------------------------------
+
+  /**
+   * Encode `event` without committing it: the statechart's `canSend` guard calls this, and the
+   * transition is taken only if it succeeds; `takePrepared` then commits. Returns the
+   * LocalProtocolError that refuses the event, or null.
+   */
+  prepareSend(event: Event): LocalProtocolError | null {
+    return this.sends.prepare(event);
+  }
+
+  /** Commit the prepared send and return its bytes. */
+  takePrepared(): Uint8Array {
+    return this.sends.take();
+  }
+
+  /** The LocalProtocolError for an event no transition accepted in `state`. */
+  refusal(event: Event, state: ConnectionState): LocalProtocolError {
+    return this.sends.refusal(event, state);
+  }
+
+  /**
+   * Encode a data or ping/pong frame (OPEN). `WSConnection` calls this directly: a message
+   * costs no `actor.send`. Throws LocalProtocolError (and changes nothing) for an invalid one.
+   */
+  encodeData(event: Event): Uint8Array {
+    return encodeData(this.encoder, this.frameTrace, event);
+  }
+
+  /**
+   * As `encodeData`, as chunks for writev: a message's header, then (server) its payload array
+   * uncopied. Pings and pongs come as one chunk.
+   */
+  encodeDataParts(event: Event): Uint8Array[] {
+    return encodeDataParts(this.encoder, this.frameTrace, event);
+  }
+}
+
+/** The event for a decoded frame; a close frame also sets the lifecycle change. */
+function frameEvent(frame: Frame, outcome: StepOutcome): Event | null {
+  switch (frame.opcode) {
+    case Opcode.TEXT:
+      return new TextMessage({ data: frame.payload as string, frameFinished: frame.frameFinished, messageFinished: frame.messageFinished });
+    case Opcode.BINARY:
+      return new BytesMessage({ data: frame.payload as Uint8Array, frameFinished: frame.frameFinished, messageFinished: frame.messageFinished });
+    case Opcode.PING:
+      return new Ping({ payload: frame.payload as Uint8Array });
+    case Opcode.PONG:
+      return new Pong({ payload: frame.payload as Uint8Array });
+    case Opcode.CLOSE: {
+      const close = frame.payload as ClosePayload;
+      outcome.transition = { type: "peer.close", code: close.code, reason: close.reason };
+      return new CloseConnection({ code: close.code, reason: close.reason });
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The state the protocol core's parts share, as plain records: the input held before the frame
+ * layer exists, what the opening handshake settled, and the result of the last step. One object
+ * of each per connection, owned by `ProtocolCore` and handed to the parts that read or write it
+ * (./handshake-reader.ts, ./send-preparation.ts, ./persistence.ts), so that each part is a small
+ * module rather than a section of one large class.
+ */
+import type { RemoteProtocolError } from "../errors.js";
+import type { Request } from "../events.js";
+import type { Extension } from "../extension.js";
+import type { UpgradeRequest } from "../handshake/index.js";
+import type { PeerEvent } from "./types.js";
+
+/** Bytes received and EOF. Before OPEN bytes wait in `held`; from OPEN on they go to the decoder. */
+export class HeldInput {
+  held: Uint8Array[] = [];
+  eof = false;
+}
+
+/** What the opening handshake sent, received and settled. */
+export class HandshakeRecord {
+  /** Client, once its Request is out: what it offered (the response is checked against it). */
+  clientOffer: UpgradeRequest | null = null;
+  /** Server, once a valid request arrived. */
+  receivedRequest: Request | null = null;
+  /** The negotiated extensions, in the order they apply. */
+  extensions: readonly Extension[] = [];
+  /** Kept for persistence only: written once per handshake, never on the frame path. */
+  subprotocol: string | null = null;
+  /** Client: the server's extension elements, in the order of `extensions`. */
+  extensionResponses: readonly string[] = [];
+}
+
+/** What a step produced besides its event: the lifecycle change and the handshake error, if any. */
+export class StepOutcome {
+  transition: PeerEvent | null = null;
+  handshakeError: RemoteProtocolError | null = null;
+}
+
+/** The lifecycle event for EOF (one object: it carries nothing). */
+export const EOF: PeerEvent = Object.freeze({ type: "transport.eof" });
