@@ -98,6 +98,19 @@ type SendableName =
   | "Pong"
   | "CloseConnection";
 
+/**
+ * Per-state facts that drivers read from the chart (state tags; `snapshot.hasTag(tag)` on an
+ * actor, the compiled table in the runner and `WSConnection`):
+ * - `parsesOnReceive`: the opening handshake, where input is parsed as it arrives (as
+ *   wsproto), so a Request, a response or a handshake error comes out of `receiveData`;
+ * - `encodesMessages`: messages, pings and pongs may be encoded without a lifecycle step (they
+ *   never change the state), which is how `WSConnection` keeps them off the statechart.
+ */
+export const ConnectionTag = Object.freeze({ parsesOnReceive: "parsesOnReceive", encodesMessages: "encodesMessages" } as const);
+
+const PARSES_ON_RECEIVE = [ConnectionTag.parsesOnReceive];
+const ENCODES_MESSAGES = [ConnectionTag.encodesMessages];
+
 /** The `canSend` guard for these kinds of event. */
 function canSend(...kinds: SendableName[]) {
   return { type: "canSend" as const, params: { kinds } };
@@ -296,6 +309,7 @@ export const connectionMachine = setup({
         },
         // Client, RFC 6455 §4.1: nothing sent yet.
         readyToRequest: {
+          tags: PARSES_ON_RECEIVE,
           on: {
             "ws.send": { guard: canSend("Request"), target: "awaitingResponse", actions: "writePrepared" },
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
@@ -303,6 +317,7 @@ export const connectionMachine = setup({
         },
         // Client: the upgrade request is out; read the response (1xx informational ones are skipped).
         awaitingResponse: {
+          tags: PARSES_ON_RECEIVE,
           entry: { type: "drain", params: { phase: "awaitingResponse" } },
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "awaitingResponse" } } },
@@ -316,6 +331,7 @@ export const connectionMachine = setup({
         },
         // Server, RFC 6455 §4.2.1: read the upgrade request.
         awaitingRequest: {
+          tags: PARSES_ON_RECEIVE,
           entry: { type: "drain", params: { phase: "awaitingRequest" } },
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "awaitingRequest" } } },
@@ -326,6 +342,7 @@ export const connectionMachine = setup({
         // Server: the application decides (RFC 6455 §4.2.2). Bytes that arrive meanwhile are kept:
         // they are the client's first frames.
         requestReceived: {
+          tags: PARSES_ON_RECEIVE,
           on: {
             "ws.send": [
               { guard: canSend("AcceptConnection"), target: "#wsConnection.OPEN", actions: "writePrepared" },
@@ -336,6 +353,7 @@ export const connectionMachine = setup({
         },
         // Server: the request was invalid (RemoteProtocolError); only a rejection may follow.
         requestInvalid: {
+          tags: PARSES_ON_RECEIVE,
           on: {
             "ws.send": rejectionTransitions,
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
@@ -355,6 +373,7 @@ export const connectionMachine = setup({
       },
       states: {
         sendingBody: {
+          tags: PARSES_ON_RECEIVE,
           on: {
             "ws.send": [
               {
@@ -368,6 +387,7 @@ export const connectionMachine = setup({
           },
         },
         receivingBody: {
+          tags: PARSES_ON_RECEIVE,
           entry: { type: "drain", params: { phase: "receivingBody" } },
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "receivingBody" } } },
@@ -386,6 +406,7 @@ export const connectionMachine = setup({
       },
       states: {
         active: {
+          tags: ENCODES_MESSAGES,
           entry: { type: "drain", params: { phase: "open" } },
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "open" } } },
@@ -400,6 +421,7 @@ export const connectionMachine = setup({
         // RFC 6455 §7.1.7: the peer broke the protocol and the caller was handed a CloseConnection
         // with the code to fail with. Later input is discarded; the caller answers with a close.
         failed: {
+          tags: ENCODES_MESSAGES,
           on: {
             "ws.receive": { actions: { type: "readInput", params: { phase: "failed" } } },
             "ws.send": [

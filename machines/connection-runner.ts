@@ -26,6 +26,7 @@
 import { and, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition, type StateValue } from "xstate";
 import { ConnectionState } from "../codec/constants.js";
 import {
+  ConnectionTag,
   connectionActions,
   connectionMachine,
   type ActionEffects,
@@ -66,6 +67,10 @@ export interface CompiledState {
   readonly topLevel: ConnectionState;
   /** How this state reads input (the `phase` of its `ws.receive` action), or null when it reads none. */
   readonly inputPhase: InputPhase | null;
+  /** The state's tags (connection-machine.ts, ConnectionTag): input parsed as it arrives. */
+  readonly parsesOnReceive: boolean;
+  /** Messages, pings and pongs are encoded without a lifecycle step. */
+  readonly encodesMessages: boolean;
   readonly final: boolean;
   /** Per event type: this state's transitions, then its ancestors', in document order. */
   readonly on: Map<string, CompiledTransition[]>;
@@ -223,6 +228,8 @@ export function compileMachine(machine: AnyStateMachine, actions: Readonly<Recor
       value: stateValue(node.path),
       topLevel: node.path[0] as ConnectionState,
       inputPhase: readPhase(node),
+      parsesOnReceive: node.tags.includes(ConnectionTag.parsesOnReceive),
+      encodesMessages: node.tags.includes(ConnectionTag.encodesMessages),
       final: node.type === "final",
       on: new Map(),
       always: [],

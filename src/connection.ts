@@ -106,11 +106,6 @@ export interface FramesOnlyOptions extends ConnectionOptions {
   trailingData?: Uint8Array;
 }
 
-/** Phases whose input is parsed in `receiveData` (the handshake, as wsproto). */
-function parsesEagerly(phase: InputPhase | null): boolean {
-  return phase === "awaitingRequest" || phase === "awaitingResponse" || phase === "receivingBody" || phase === "buffering";
-}
-
 type ConnectionActor = Actor<typeof connectionMachine>;
 
 abstract class ConnectionEndpoint {
@@ -335,14 +330,12 @@ abstract class ConnectionEndpoint {
     return result;
   }
 
-  /** A message, ping or pong while OPEN (a failed OPEN included, as wsproto): no actor needed. */
+  /**
+   * A message, ping or pong in a state the chart tags `encodesMessages` (OPEN, a failed OPEN
+   * included, as wsproto): no lifecycle step needed.
+   */
   private encodesDirectly(event: Event): boolean {
-    const lifecycle = this.lifecycle;
-    const phase = lifecycle.inputPhase;
-    return (
-      (phase === "open" || (phase === "failed" && lifecycle.topLevel === ConnectionState.OPEN)) &&
-      (event instanceof Message || event instanceof Ping || event instanceof Pong)
-    );
+    return this.lifecycle.encodesMessages && (event instanceof Message || event instanceof Ping || event instanceof Pong);
   }
 
   /**
@@ -379,7 +372,7 @@ abstract class ConnectionEndpoint {
     }
     const error = this.core.receive(data);
     if (error !== null) throw error;
-    if (parsesEagerly(this.phase)) this.readHandshake();
+    if (this.lifecycle.parsesOnReceive) this.readHandshake();
   }
 
   /**
@@ -412,7 +405,8 @@ abstract class ConnectionEndpoint {
         continue;
       }
       const phase = this.phase;
-      if (phase === null || parsesEagerly(phase)) return;
+      // The handshake's input was parsed by receiveData (the chart's parsesOnReceive states).
+      if (phase === null || this.lifecycle.parsesOnReceive) return;
       // The core yields only the classes of the WebSocketEvent union.
       const event = this.core.step(phase) as WebSocketEvent | null;
       const transition = this.core.takeTransition();
@@ -425,7 +419,7 @@ abstract class ConnectionEndpoint {
   /** Parse handshake input at once (wsproto's behaviour), until OPEN or out of input. */
   private readHandshake(): void {
     const core = this.core;
-    while (parsesEagerly(this.phase)) {
+    while (this.lifecycle.parsesOnReceive) {
       const event = core.step(this.phase!) as WebSocketEvent | null;
       const transition = core.takeTransition();
       const error = core.takeHandshakeError();
