@@ -106,10 +106,12 @@ export class ServerProcess {
     return Number(match[1]);
   }
 
-  /** Asks for a full GC and waits until it ran. */
-  async collectGarbage(): Promise<void> {
+  /** Asks for a full GC, waits until it ran, and returns the JS heap and external memory then, in KiB. */
+  async collectGarbage(): Promise<number> {
     this.child.stdin!.write("gc\n");
-    await this.lines.next("gc", 30_000, `server ${this.name}`);
+    const line = await this.lines.next("gc ", 30_000, `server ${this.name}`);
+    const usage = JSON.parse(line.slice(3)) as { heapUsed: number; external: number };
+    return (usage.heapUsed + usage.external) / 1024;
   }
 
   /** SIGTERM (the servers exit through process.exit, so --cpu-prof writes), SIGKILL after 10 s. */

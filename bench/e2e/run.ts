@@ -61,6 +61,8 @@ function fileLimitFor(needed: number): number | null {
 
 interface Sample {
   value: number;
+  /** Idle workload: JS heap used + external memory per connection (KiB) after a full GC. */
+  heapKiB?: number;
   serverCpu: number;
   generatorCpu: number;
 }
@@ -81,16 +83,17 @@ async function measure(workload: E2eWorkload, contender: Contender, round: numbe
     const spec = { ...load, port: server.port, ...timing };
     if (load.kind === "idle") {
       // Baseline after a full GC, so that start-up garbage is not counted against connections.
-      await server.collectGarbage();
+      const heapBefore = await server.collectGarbage();
       const before = server.rssKiB();
       let after = before;
+      let heapAfter = heapBefore;
       const result = await runGenerator(spec, root, fileLimit, async (phase, generator) => {
         if (phase !== "ready") return;
-        await server.collectGarbage();
+        heapAfter = await server.collectGarbage();
         after = server.rssKiB();
         generator.write("close\n");
       });
-      return { value: (after - before) / result.count, serverCpu: NaN, generatorCpu: NaN };
+      return { value: (after - before) / result.count, heapKiB: (heapAfter - heapBefore) / result.count, serverCpu: NaN, generatorCpu: NaN };
     }
     let cpuAtStart = 0;
     let cpuAtEnd = 0;
@@ -128,7 +131,7 @@ interface WorkloadReport {
   id: string;
   title: string;
   unit: string;
-  contenders: { name: string; median: number; rounds: number[]; serverCpu: number[]; generatorCpu: number[]; ratios: Record<string, { median: number; rounds: number[] }> }[];
+  contenders: { name: string; median: number; rounds: number[]; heapKiB: number[]; serverCpu: number[]; generatorCpu: number[]; ratios: Record<string, { median: number; rounds: number[] }> }[];
   targets: { label: string; measured: number; rounds: number[]; pass: boolean }[];
 }
 
@@ -158,6 +161,7 @@ async function runWorkload(workload: E2eWorkload): Promise<WorkloadReport> {
         name: c.name,
         median: median(own.map((s) => s.value)),
         rounds: own.map((s) => s.value),
+        heapKiB: own.flatMap((s) => (s.heapKiB === undefined ? [] : [s.heapKiB])),
         serverCpu: own.map((s) => s.serverCpu),
         generatorCpu: own.map((s) => s.generatorCpu),
         ratios: Object.fromEntries(references.filter((r) => r !== c.name).map((r) => [r, ratioOf(c.name, r)])),
@@ -179,12 +183,15 @@ function printReport(report: WorkloadReport): void {
   const ratioCell = (ratio: { median: number; rounds: number[] } | undefined): string =>
     ratio === undefined ? "" : `${ratio.median.toFixed(2)}× (${ratio.rounds.map((r) => r.toFixed(2)).join(" / ")})`;
   console.log(`\n### ${report.id}: ${report.title} (${report.unit})\n`);
-  console.log(`| server | median | rounds | ${references.map((r) => `vs ${r}`).join(" | ")} | server CPU | generator CPU |`);
-  console.log(`|---|--:|--:|${references.map(() => "--:").join("|")}|--:|--:|`);
+  const idle = report.unit === "KiB/conn";
+  const extra = idle ? "JS heap + external per connection (KiB, rounds)" : "server CPU | generator CPU";
+  console.log(`| server | median | rounds | ${references.map((r) => `vs ${r}`).join(" | ")} | ${extra} |`);
+  console.log(`|---|--:|--:|${references.map(() => "--:").join("|")}|--:|${idle ? "" : "--:|"}`);
   for (const c of report.contenders) {
     const cells = [c.name, formatValue(c.median, report.unit as E2eWorkload["unit"]), c.rounds.map((v) => formatValue(v, report.unit as E2eWorkload["unit"])).join(" / ")];
     for (const r of references) cells.push(ratioCell(c.ratios[r]));
-    cells.push(c.serverCpu.map(percent).join(" / "), c.generatorCpu.map(percent).join(" / "));
+    if (idle) cells.push(c.heapKiB.map((v) => v.toFixed(2)).join(" / "));
+    else cells.push(c.serverCpu.map(percent).join(" / "), c.generatorCpu.map(percent).join(" / "));
     console.log(`| ${cells.join(" | ")} |`);
   }
   for (const t of report.targets) console.log(`\ntarget ${t.label}: ${t.measured.toFixed(2)}× (rounds ${t.rounds.map((r) => r.toFixed(2)).join(" / ")}) — ${t.pass ? "met" : "missed"}`);

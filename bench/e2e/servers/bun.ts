@@ -43,7 +43,7 @@ process.stdout.write(`listening ${server.port}\n`);
 process.stdin.on("data", (data: Buffer) => {
   if (!data.toString().includes("gc")) return;
   Bun.gc(true);
-  process.stdout.write("gc\n");
+  process.stdout.write(`gc ${JSON.stringify(process.memoryUsage())}\n`);
 });
 process.on("SIGTERM", () => process.exit(0));
 process.stdin.on("end", () => process.exit(0));

@@ -3,7 +3,7 @@
  * (bench/e2e/run.ts), which talks to it over stdout and signals only, so that the same protocol
  * works for the Bun server too:
  * - `listening <port>` on stdout once it accepts connections (it listens on 127.0.0.1, port 0);
- * - a line `gc` on stdin: run a full GC, then print `gc` (the idle-RSS workload reads /proc after
+ * - a line `gc` on stdin: run a full GC, then print `gc <process.memoryUsage() as JSON>` (the idle-RSS workload reads /proc after
  *   it, so that garbage not yet collected is not counted as memory held per connection; stdin
  *   rather than a signal, because Bun dies of SIGUSR2);
  * - SIGTERM: exit at once through process.exit, which lets `--cpu-prof` write its profile.
@@ -24,7 +24,7 @@ process.stdin.on("data", (data: Buffer) => {
   if (!data.toString().includes("gc")) return;
   // The orchestrator runs Node servers with --expose-gc.
   collectGarbage?.();
-  process.stdout.write("gc\n");
+  process.stdout.write(`gc ${JSON.stringify(process.memoryUsage())}\n`);
 });
 process.on("SIGTERM", () => process.exit(0));
 // The orchestrator going away closes our stdin: never outlive it.
