@@ -14,12 +14,13 @@
  * - `--quick`: one round, short windows, 1,000 idle connections instead of 10,000 (a sanity run).
  * - filters keep workloads whose id or title contains any of the words (case-insensitive), e.g. `E2 h1`.
  * - `--contenders a,b`: only those servers (by name: wsmachine, ws, "node floor", bun).
- * - `--profile`: wsmachine only, one round, under `node --cpu-prof`; each profile is written to
- *   bench/e2e/profiles/ and summarised (./profile.ts) over the timed window only.
+ * - `--profile`: one round, the Node servers under `node --cpu-prof` (wsmachine only unless
+ *   `--contenders` says otherwise); each profile is written to bench/e2e/profiles/<workload>-<server>-r<round>/
+ *   and summarised (./profile.ts) over the timed window only.
  * - `--strict`: exit 1 when a target is missed (always exit 1 on a failed echo check).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,6 +60,11 @@ function fileLimitFor(needed: number): number | null {
   return needed;
 }
 
+/** Whether the contender runs on Node (only those can be profiled with --cpu-prof). */
+function isNode(name: string): boolean {
+  return CONTENDERS.find((c) => c.name === name)?.command[0] === "node";
+}
+
 interface Sample {
   value: number;
   /** Idle workload: JS heap used + external memory per connection (KiB) after a full GC. */
@@ -74,9 +80,12 @@ async function measure(workload: E2eWorkload, contender: Contender, round: numbe
   const fileLimit = fileLimitFor(connections + 1000);
   let command = [...contender.command, ...(workload.deflate ? ["--deflate"] : [])];
   const profileName = `${workload.id}-${contender.name.replace(/\W+/g, "-")}-r${round + 1}`;
-  if (profile) {
-    mkdirSync(profileDirectory, { recursive: true });
-    command = [command[0]!, "--cpu-prof", `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${profileName}.cpuprofile`, ...command.slice(1)];
+  if (profile && isNode(contender.name)) {
+    // A directory per run: tsx's loader thread writes a profile too (named by thread id; the
+    // main thread's is tid 0), and --cpu-prof-name would make the two overwrite each other.
+    rmSync(join(profileDirectory, profileName), { recursive: true, force: true });
+    mkdirSync(join(profileDirectory, profileName), { recursive: true });
+    command = [command[0]!, "--cpu-prof", `--cpu-prof-dir=${join(profileDirectory, profileName)}`, ...command.slice(1)];
   }
   const server = await ServerProcess.start(contender.name, command, root, fileLimit);
   try {
@@ -107,7 +116,7 @@ async function measure(workload: E2eWorkload, contender: Contender, round: numbe
         window[1] = process.hrtime.bigint();
       }
     });
-    if (profile) writeFileSync(join(profileDirectory, `${profileName}.window.json`), JSON.stringify({ startUs: String(window[0] / 1000n), endUs: String(window[1] / 1000n) }));
+    if (profile) writeFileSync(join(profileDirectory, profileName, "window.json"), JSON.stringify({ startUs: String(window[0] / 1000n), endUs: String(window[1] / 1000n) }));
     return { value: result.count / result.seconds, serverCpu: (cpuAtEnd - cpuAtStart) / result.seconds, generatorCpu: result.cpu };
   } finally {
     await server.stop();
@@ -136,7 +145,7 @@ interface WorkloadReport {
 }
 
 async function runWorkload(workload: E2eWorkload): Promise<WorkloadReport> {
-  const contenders = CONTENDERS.filter((c) => (!workload.deflate || c.deflate) && (profile ? c.name === "wsmachine" : only === undefined || only.includes(c.name)));
+  const contenders = CONTENDERS.filter((c) => (!workload.deflate || c.deflate) && (only === undefined ? !profile || c.name === "wsmachine" : only.includes(c.name)));
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
@@ -201,7 +210,7 @@ function printReport(report: WorkloadReport): void {
 
 const startLoad = loadavg();
 if (!json) {
-  console.log(`# End-to-end echo benchmark${quick ? " (--quick)" : ""}${profile ? " (--profile: wsmachine under --cpu-prof, figures not comparable)" : ""}`);
+  console.log(`# End-to-end echo benchmark${quick ? " (--quick)" : ""}${profile ? " (--profile: servers under --cpu-prof, figures not comparable)" : ""}`);
   console.log(`\n${new Date().toISOString()}, ${cpus().length} CPUs, Node ${process.version}, ${rounds} round(s), warm-up ${timing.warmupMs} ms, window ${timing.measureMs} ms; load average at start ${startLoad.map((l) => l.toFixed(2)).join(" ")}`);
 }
 const reports: WorkloadReport[] = [];
@@ -210,12 +219,18 @@ for (const workload of workloads) {
   reports.push(report);
   if (!json) printReport(report);
   if (profile) {
-    for (let round = 0; round < rounds; round++) {
-      const name = `${workload.id}-wsmachine-r${round + 1}`;
-      if (workload.load(quick).kind === "idle") continue;
-      const summary = summarizeProfile(join(profileDirectory, `${name}.cpuprofile`), join(profileDirectory, `${name}.window.json`));
-      console.log(`\n#### Profile ${name} (bench/e2e/profiles/${name}.cpuprofile)\n`);
-      console.log(formatSummary(summary));
+    if (workload.load(quick).kind === "idle") continue;
+    for (const contender of report.contenders) {
+      if (!isNode(contender.name)) continue;
+      for (let round = 0; round < rounds; round++) {
+        const name = `${workload.id}-${contender.name.replace(/\W+/g, "-")}-r${round + 1}`;
+        const directory = join(profileDirectory, name);
+        const main = readdirSync(directory).find((file) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(file));
+        if (main === undefined) throw new Error(`no main-thread profile in ${directory}`);
+        const summary = summarizeProfile(join(directory, main), join(directory, "window.json"));
+        console.log(`\n#### Profile ${name} (bench/e2e/profiles/${name}/${main})\n`);
+        console.log(formatSummary(summary));
+      }
     }
   }
 }
