@@ -123,12 +123,8 @@ function echoFrame(spec: EchoSpec, payload: Buffer): Buffer {
 
 function deflateMessage(payload: Buffer): Buffer {
   // Z_SYNC_FLUSH ends with 00 00 ff ff, which RFC 7692 §7.2.1 removes.
-  const flushed = zlibDeflate(payload);
+  const flushed = deflateRawSync(payload, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   return flushed.subarray(0, flushed.length - 4);
-}
-
-function zlibDeflate(payload: Buffer): Buffer {
-  return deflateRawSync(payload, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
 }
 
 /** Sends one batch on a fresh connection and checks every echo byte for byte. */
