@@ -13,61 +13,26 @@
  * Every state's shape carries `data-state="<id>"` and every edge `data-from` / `data-to`, so the
  * page can highlight live connections without knowing the layout.
  */
-import type { ChartNode, ChartTransition, StatechartGraph } from "./statechart-graph.js";
+import {
+  ARC_ROOM,
+  ATOMIC_HEIGHT,
+  CHILD_GAP,
+  CHILD_HEIGHT,
+  COLUMN_GAP,
+  COLUMN_WIDTH,
+  HEADER,
+  LANE_GAP,
+  MARGIN,
+  PADDING,
+  ROW_GAP,
+  topLevelOf,
+  type ChartLayout,
+  type PlacedNode,
+} from "./chart-geometry.js";
+import { routeEdges } from "./edge-routing.js";
+import type { ChartNode, StatechartGraph } from "./statechart-graph.js";
 
-const COLUMN_WIDTH = 205;
-const COLUMN_GAP = 165;
-const ROW_GAP = 40;
-const MARGIN = 40;
-const HEADER = 30;
-const PADDING = 10;
-const CHILD_HEIGHT = 28;
-const CHILD_GAP = 10;
-/** Room on the right of a compound box for the arcs between its children. */
-const ARC_ROOM = 56;
-const ATOMIC_HEIGHT = 44;
-const LANE_GAP = 24;
-
-export interface PlacedNode {
-  readonly node: ChartNode;
-  readonly depth: number;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface PlacedEdge {
-  readonly from: string;
-  readonly to: string;
-  readonly path: string;
-  readonly labelX: number;
-  readonly labelY: number;
-  readonly anchor: "start" | "middle" | "end";
-  /** Event names shown on the chart. */
-  readonly label: string;
-  /** The full transitions (event, guard, source), shown as a tooltip. */
-  readonly title: string;
-  readonly kind: "direct" | "lane" | "sibling";
-}
-
-export interface ChartLayout {
-  readonly width: number;
-  readonly height: number;
-  readonly nodes: ReadonlyMap<string, PlacedNode>;
-  readonly edges: readonly PlacedEdge[];
-  readonly initial: { readonly x: number; readonly y: number } | null;
-}
-
-function topLevelOf(id: string): string {
-  const dot = id.indexOf(".");
-  return dot === -1 ? id : id.slice(0, dot);
-}
-
-function parentOf(id: string): string {
-  const dot = id.lastIndexOf(".");
-  return dot === -1 ? "" : id.slice(0, dot);
-}
+export type { ChartLayout, PlacedEdge, PlacedNode } from "./chart-geometry.js";
 
 /** Rank of each top-level state: the longest path from the initial one, ignoring edges that close a cycle. */
 function rankTopLevel(graph: StatechartGraph): Map<string, number> {
@@ -139,6 +104,21 @@ function place(node: ChartNode, depth: number, x: number, y: number, width: numb
 /** Compute positions for every state and a path for every transition that changes state. */
 export function layoutStatechart(graph: StatechartGraph): ChartLayout {
   const rank = rankTopLevel(graph);
+  const columns = columnsByRank(graph, rank);
+  const nodes = new Map<string, PlacedNode>();
+  const chartBottom = placeColumns(columns, nodes);
+  const edges = routeEdges(graph, nodes, rank, chartBottom);
+  // The lanes of long transitions take room under (or over) the columns, one row each.
+  const laneCount = edges.filter((edge) => edge.kind === "lane").length;
+  const width = MARGIN * 2 + 24 + columns.length * COLUMN_WIDTH + (columns.length - 1) * COLUMN_GAP;
+  const height = chartBottom + MARGIN + laneCount * LANE_GAP + 10;
+  const initialNode = graph.root.initial === null ? undefined : nodes.get(graph.root.initial);
+  const initial = initialNode === undefined ? null : { x: initialNode.x - 22, y: initialNode.y + 15 };
+  return { width, height, nodes, edges, initial };
+}
+
+/** The top-level states in one column per rank (a rank no state has leaves its column empty). */
+function columnsByRank(graph: StatechartGraph, rank: ReadonlyMap<string, number>): ChartNode[][] {
   const columns: ChartNode[][] = [];
   for (const child of graph.root.children) {
     const column = rank.get(child.id)!;
@@ -148,8 +128,11 @@ export function layoutStatechart(graph: StatechartGraph): ChartLayout {
   const weight = (id: string): number =>
     graph.transitions.filter((t) => t.targets.length > 0 && (topLevelOf(t.source) === id || t.targets.some((target) => topLevelOf(target) === id))).length;
   for (const column of columns) if (column !== undefined) column.sort((a, b) => weight(b.id) - weight(a.id));
+  return columns;
+}
 
-  const nodes = new Map<string, PlacedNode>();
+/** Place each column's states top to bottom into `nodes`; returns the bottom of the lowest one. */
+function placeColumns(columns: ChartNode[][], nodes: Map<string, PlacedNode>): number {
   let chartBottom = 0;
   columns.forEach((column, index) => {
     if (column === undefined) return;
@@ -161,233 +144,7 @@ export function layoutStatechart(graph: StatechartGraph): ChartLayout {
     }
     chartBottom = Math.max(chartBottom, y - ROW_GAP);
   });
-
-  const edges = routeEdges(graph, nodes, rank, chartBottom);
-  const laneCount = edges.filter((edge) => edge.kind === "lane").length;
-  const width = MARGIN * 2 + 24 + columns.length * COLUMN_WIDTH + (columns.length - 1) * COLUMN_GAP;
-  const height = chartBottom + MARGIN + laneCount * LANE_GAP + 10;
-  const initialNode = graph.root.initial === null ? undefined : nodes.get(graph.root.initial);
-  const initial = initialNode === undefined ? null : { x: initialNode.x - 22, y: initialNode.y + 15 };
-  return { width, height, nodes, edges, initial };
-}
-
-interface EdgeGroup {
-  from: string;
-  to: string;
-  transitions: ChartTransition[];
-  kind: PlacedEdge["kind"];
-}
-
-function routeEdges(graph: StatechartGraph, nodes: Map<string, PlacedNode>, rank: Map<string, number>, chartBottom: number): PlacedEdge[] {
-  // Group the transitions into the edges to draw.
-  const groups = new Map<string, EdgeGroup>();
-  for (const transition of graph.transitions) {
-    for (const target of transition.targets) {
-      if (transition.source === "") continue;
-      let from = transition.source;
-      let to = target;
-      let kind: PlacedEdge["kind"];
-      const fromTop = topLevelOf(from);
-      const toTop = topLevelOf(to);
-      if (fromTop !== toTop) {
-        const span = rank.get(toTop)! - rank.get(fromTop)!;
-        if (span === 1) kind = "direct";
-        else {
-          kind = "lane";
-          from = fromTop;
-          to = toTop;
-        }
-      } else if (parentOf(from) === parentOf(to) && from !== to) {
-        kind = "sibling";
-      } else {
-        // A child to its own ancestor or similar: drawn as a sibling arc between the two boxes.
-        kind = "sibling";
-      }
-      const key = `${from}>${to}`;
-      const group = groups.get(key) ?? { from, to, transitions: [], kind };
-      group.transitions.push(transition);
-      groups.set(key, group);
-    }
-  }
-
-  const edges: PlacedEdge[] = [];
-  const direct = [...groups.values()].filter((group) => group.kind === "direct");
-  // Where direct edges leave: a child's own height (several edges from one child fan out a little);
-  // where they enter: spread along the target's side in the order of their sources.
-  const exits = spread(direct, (group) => group.from, (group) => centerY(nodes.get(group.to)!), nodes);
-  const entries = spread(direct, (group) => group.to, (group) => exitY(group), nodes);
-  function exitY(group: EdgeGroup): number {
-    return exits.get(group)!;
-  }
-  for (const group of direct) {
-    const source = nodes.get(group.from)!;
-    const target = nodes.get(group.to)!;
-    // A child's edge runs straight out of its parent's box first, clear of the sibling arcs.
-    const outer = nodes.get(topLevelOf(group.from))!;
-    const childX = source.x + source.width;
-    const startX = outer.x + outer.width;
-    const startY = exitY(group);
-    const endX = target.x;
-    const endY = entries.get(group)!;
-    const bend = (endX - startX) / 2;
-    const curve: Point[] = [
-      { x: startX, y: startY },
-      { x: startX + bend, y: startY },
-      { x: endX - bend, y: endY },
-      { x: endX, y: endY },
-    ];
-    // Labels sit past the middle, towards the target: the source side is crowded by the sibling arcs.
-    const label = bezierPoint(curve, 0.62);
-    edges.push({
-      ...describe(group),
-      path: `M${childX},${startY} L${startX},${startY} C${startX + bend},${startY} ${endX - bend},${endY} ${endX},${endY}`,
-      labelX: label.x,
-      labelY: label.y - 4,
-      anchor: "middle",
-      kind: "direct",
-    });
-  }
-
-  // Lanes run in the gaps between columns and under (forward) or over (backward) the chart, so
-  // they never cross a box: out of the source's right side, along the lane, into the target's left side.
-  let lane = 0;
-  for (const group of groups.values()) {
-    if (group.kind !== "lane") continue;
-    const source = nodes.get(group.from)!;
-    const target = nodes.get(group.to)!;
-    const forward = target.x > source.x;
-    const laneY = forward ? chartBottom + LANE_GAP * (lane + 1) : MARGIN - 10 - LANE_GAP * lane;
-    const startX = source.x + source.width;
-    const startY = source.y + source.height - 12 - lane * 6;
-    const downX = startX + 14 + lane * 10;
-    const endX = target.x;
-    const endY = target.y + target.height - 10 - lane * 6;
-    const upX = endX - 14 - lane * 10;
-    lane++;
-    const r = 8;
-    const vertical = forward ? 1 : -1;
-    const across = upX > downX ? 1 : -1;
-    edges.push({
-      ...describe(group),
-      path:
-        `M${startX},${startY} L${downX - r},${startY} Q${downX},${startY} ${downX},${startY + r * vertical} ` +
-        `L${downX},${laneY - r * vertical} Q${downX},${laneY} ${downX + r * across},${laneY} ` +
-        `L${upX - r * across},${laneY} Q${upX},${laneY} ${upX},${laneY - r * vertical} ` +
-        `L${upX},${endY + r * vertical} Q${upX},${endY} ${upX + r},${endY} L${endX},${endY}`,
-      labelX: (downX + upX) / 2,
-      labelY: laneY - 4,
-      anchor: "middle",
-      kind: "lane",
-    });
-  }
-
-  // Sibling arcs: on the right of the parent box, each further out than the shorter ones inside it.
-  const siblings = [...groups.values()].filter((group) => group.kind === "sibling");
-  siblings.sort((a, b) => Math.abs(centerY(nodes.get(a.from)!) - centerY(nodes.get(a.to)!)) - Math.abs(centerY(nodes.get(b.from)!) - centerY(nodes.get(b.to)!)));
-  const bulges = new Map<string, number>();
-  for (const group of siblings) {
-    const source = nodes.get(group.from)!;
-    const target = nodes.get(group.to)!;
-    const parent = parentOf(group.from);
-    const count = bulges.get(parent) ?? 0;
-    bulges.set(parent, count + 1);
-    const startX = source.x + source.width;
-    const endX = target.x + target.width;
-    const startY = centerY(source) + (centerY(target) > centerY(source) ? 4 : -4);
-    const endY = centerY(target) + (centerY(target) > centerY(source) ? -4 : 4);
-    const outX = Math.max(startX, endX) + 12 + (count % 3) * 9;
-    edges.push({
-      ...describe(group),
-      path: `M${startX},${startY} C${outX},${startY} ${outX},${endY} ${endX},${endY}`,
-      // Labels of sibling arcs line up right of the arcs; `separateLabels` keeps them apart.
-      labelX: Math.max(startX, endX) + 36,
-      labelY: (startY + endY) / 2 + 3,
-      anchor: "start",
-      kind: "sibling",
-    });
-  }
-  return separateLabels(edges);
-}
-
-/** Approximate width of an edge label (13.5px sans-serif, page/style.css): enough to keep labels from overlapping. */
-function labelWidth(label: string): number {
-  return label.length * 7.5;
-}
-
-/** Move labels down, a line at a time, until none overlaps one placed before it. */
-function separateLabels(edges: PlacedEdge[]): PlacedEdge[] {
-  const placed: Array<{ left: number; right: number; top: number; bottom: number }> = [];
-  // Sibling labels first: they have the least room to move.
-  const priority = (edge: PlacedEdge): number => (edge.kind === "sibling" ? 0 : edge.kind === "lane" ? 1 : 2);
-  const order = edges.map((_, index) => index).sort((a, b) => priority(edges[a]!) - priority(edges[b]!) || a - b);
-  const result = edges.slice();
-  for (const index of order) {
-    const edge = edges[index]!;
-    const width = labelWidth(edge.label);
-    const left = edge.anchor === "start" ? edge.labelX : edge.anchor === "end" ? edge.labelX - width : edge.labelX - width / 2;
-    let y = edge.labelY;
-    for (let attempt = 0; attempt < 6; attempt++) {
-      const box = { left, right: left + width, top: y - 12, bottom: y + 3 };
-      if (!placed.some((other) => box.left < other.right && other.left < box.right && box.top < other.bottom && other.top < box.bottom)) break;
-      y += 15;
-    }
-    placed.push({ left, right: left + width, top: y - 12, bottom: y + 3 });
-    if (y !== edge.labelY) result[index] = { ...edge, labelY: y };
-  }
-  return result;
-}
-
-interface Point {
-  readonly x: number;
-  readonly y: number;
-}
-
-function bezierPoint([p0, p1, p2, p3]: Point[], t: number): Point {
-  const u = 1 - t;
-  const a = u * u * u;
-  const b = 3 * u * u * t;
-  const c = 3 * u * t * t;
-  const d = t * t * t;
-  return { x: a * p0!.x + b * p1!.x + c * p2!.x + d * p3!.x, y: a * p0!.y + b * p1!.y + c * p2!.y + d * p3!.y };
-}
-
-function centerY(node: PlacedNode): number {
-  return node.node.children.length > 0 ? node.y + HEADER / 2 : node.y + node.height / 2;
-}
-
-/** For each group, the y where it meets the side of the node `end` picks, spread evenly in the order of `order`. */
-function spread(groups: EdgeGroup[], end: (group: EdgeGroup) => string, order: (group: EdgeGroup) => number, nodes: Map<string, PlacedNode>): Map<EdgeGroup, number> {
-  const byNode = new Map<string, EdgeGroup[]>();
-  for (const group of groups) {
-    const list = byNode.get(end(group)) ?? [];
-    list.push(group);
-    byNode.set(end(group), list);
-  }
-  const result = new Map<EdgeGroup, number>();
-  for (const [id, list] of byNode) {
-    const node = nodes.get(id)!;
-    list.sort((a, b) => order(a) - order(b));
-    // Atomic states: along their whole side. Compound states: along the header and the space below it.
-    const top = node.y + (node.node.children.length > 0 ? 8 : 6);
-    const bottom = node.node.children.length > 0 ? Math.min(node.y + node.height - 8, node.y + 24 * list.length + 8) : node.y + node.height - 6;
-    list.forEach((group, index) => {
-      result.set(group, list.length === 1 ? centerY(node) : top + ((bottom - top) * index) / (list.length - 1));
-    });
-  }
-  return result;
-}
-
-function describe(group: EdgeGroup): Pick<PlacedEdge, "from" | "to" | "label" | "title"> {
-  const labels: string[] = [];
-  for (const transition of group.transitions) {
-    // An eventless transition is told apart by its guard.
-    const label = transition.event === "" && transition.guard !== null ? `[${transition.guard}]` : transition.eventLabel;
-    if (!labels.includes(label)) labels.push(label);
-  }
-  const title = group.transitions
-    .map((transition) => `${transition.source} → ${transition.targets.join(", ")}: ${transition.eventLabel}${transition.guard === null ? "" : ` [${transition.guard}]`}`)
-    .join("\n");
-  return { from: group.from, to: group.to, label: labels.join(", "), title };
+  return chartBottom;
 }
 
 function escapeXml(text: string): string {

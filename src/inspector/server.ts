@@ -8,9 +8,9 @@
  *   `upgrade()`), sending the inspector's records as JSON;
  * - `/echo`: the demo's echo server (also `upgrade()`), every connection inspected;
  * - `/trace/<id>.jsonl`: a kept connection's flight-recorder trace (README, "Flight recorder");
- * and a demo loop connects a client to `/echo` every `--interval` ms (default 1500), exchanges a
- * few messages, a ping, and closes — from the client one time, from the server the next — so
- * there is always something live to watch. Any other WebSocket client may connect to `/echo`.
+ * and a demo loop (./demo.ts) connects a client to `/echo` every `--interval` ms (default 1500),
+ * exchanges a few messages, a ping, and closes — from the client one time, from the server the
+ * next — so there is always something live to watch. Any other WebSocket client may connect to `/echo`.
  *
  * The page's files are read from ./page/ next to this module, in the repository (src/inspector/)
  * and in the package (dist/src/inspector/, copied there by the build).
@@ -21,9 +21,10 @@ import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ConnectionState } from "../../codec/constants.js";
 import { connectionMachine } from "../../machines/connection-machine.js";
-import { connect, upgrade, type WebSocketEndpoint } from "../node/index.js";
-import { renderChartSvg } from "./layout.js";
+import { upgrade, type WebSocketEndpoint } from "../node/index.js";
+import { serveEcho, startDemo, type KeepEndpoint } from "./demo.js";
 import { InspectorHub, type FeedMessage, type HubOptions } from "./hub.js";
+import { renderChartSvg } from "./layout.js";
 import { statechartGraph } from "./statechart-graph.js";
 
 export interface InspectorOptions {
@@ -51,8 +52,6 @@ const HOST = "127.0.0.1";
 const PAGE_DIRECTORY = fileURLToPath(new URL("./page/", import.meta.url));
 /** A page that reads slower than the feed is sent to stops getting messages past this backlog. */
 const FEED_BACKLOG_LIMIT = 4 * 1024 * 1024;
-/** At most this many demo conversations at once (a slow machine must not pile them up). */
-const MAX_DEMO_CONVERSATIONS = 3;
 
 /** The page's scripts and styles, served as they are (plain browser files, no build step). */
 const PAGE_FILES: ReadonlyArray<readonly [string, string]> = [
@@ -86,7 +85,13 @@ export function renderStandalonePage(): string {
   return html;
 }
 
-function pageAssets(): Map<string, { type: string; body: string }> {
+interface PageAsset {
+  readonly type: string;
+  readonly body: string;
+}
+
+/** What `/` and the page's other files are answered with, read once when the inspector starts. */
+function pageAssets(): Map<string, PageAsset> {
   const graph = statechartGraph(connectionMachine);
   const assets = new Map([
     ["/", { type: "text/html; charset=utf-8", body: renderPage() }],
@@ -98,11 +103,36 @@ function pageAssets(): Map<string, { type: string; body: string }> {
 
 export async function startInspector(options: InspectorOptions = {}): Promise<RunningInspector> {
   const hub = new InspectorHub(options.hub);
-  const assets = pageAssets();
-  const endpoints = new Set<WebSocketEndpoint>();
-  const sockets = new Set<Socket>();
+  const openConnections = new OpenConnections();
+  const server = http.createServer(answerRequest(hub, pageAssets()));
+  openConnections.watch(server);
+  server.on("upgrade", (request: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (path === "/live") serveFeed(hub, openConnections.keep, request, socket, head);
+    else if (path === "/echo") serveEcho(hub, openConnections.keep, request, socket, head);
+    else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  });
 
-  const server = http.createServer((request, response) => {
+  const port = await listen(server, options.port ?? 0);
+  const url = `http://${HOST}:${port}/`;
+  const echoUrl = `ws://${HOST}:${port}/echo`;
+  const stopDemo = startDemo({ hub, keep: openConnections.keep, echoUrl, interval: options.demoInterval ?? 1500, stepDelay: options.demoStepDelay ?? 150 });
+  return {
+    url,
+    echoUrl,
+    hub,
+    async close() {
+      stopDemo();
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      openConnections.endAll();
+      await closing;
+    },
+  };
+}
+
+/** The plain HTTP requests: the page's assets and the kept connections' traces. */
+function answerRequest(hub: InspectorHub, assets: ReadonlyMap<string, PageAsset>): http.RequestListener {
+  return (request, response) => {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
     const readable = request.method === "GET" || request.method === "HEAD";
     const traceId = /^\/trace\/(\d+)\.jsonl$/.exec(path)?.[1];
@@ -114,139 +144,63 @@ export async function startInspector(options: InspectorOptions = {}): Promise<Ru
     }
     // No caching: the page is regenerated from the machine each time the inspector starts.
     response.writeHead(200, { "content-type": asset.type, "cache-control": "no-store" }).end(request.method === "HEAD" ? undefined : asset.body);
-  });
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
+  };
+}
 
-  server.on("upgrade", (request: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (path === "/live") serveFeed(request, socket, head);
-    else if (path === "/echo") serveEcho(request, socket, head);
-    else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-  });
+/** Serve one `/live` upgrade: the hub's records so far, then every change as it happens. */
+function serveFeed(hub: InspectorHub, keep: KeepEndpoint, request: http.IncomingMessage, socket: Socket, head: Buffer): void {
+  // The feed itself is not inspected: it would report its own frames forever.
+  upgrade(request, socket, head).then(
+    (endpoint) => {
+      keep(endpoint);
+      // Called from inside other connections' inspection callbacks: it must never throw.
+      const send = (message: FeedMessage): void => {
+        if (endpoint.state !== ConnectionState.OPEN || endpoint.bufferedAmount > FEED_BACKLOG_LIMIT) return;
+        endpoint.send(JSON.stringify(message));
+      };
+      send({ type: "hello", connections: hub.connections() });
+      const unsubscribe = hub.subscribe(send);
+      endpoint.once("closing", unsubscribe);
+      void endpoint.closed.then(unsubscribe);
+    },
+    () => {},
+  );
+}
 
-  function keep(endpoint: WebSocketEndpoint): WebSocketEndpoint {
-    endpoints.add(endpoint);
+/** Every socket and WebSocket endpoint the inspector has open, so that close() can end them all. */
+class OpenConnections {
+  private readonly endpoints = new Set<WebSocketEndpoint>();
+  private readonly sockets = new Set<Socket>();
+
+  watch(server: http.Server): void {
+    server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+  }
+
+  readonly keep: KeepEndpoint = (endpoint) => {
+    this.endpoints.add(endpoint);
     // A peer's misbehaviour ends its own connection; it must not end the inspector.
     endpoint.on("error", () => {});
-    void endpoint.closed.then(() => endpoints.delete(endpoint));
+    void endpoint.closed.then(() => this.endpoints.delete(endpoint));
     return endpoint;
-  }
+  };
 
-  function serveFeed(request: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    // The feed itself is not inspected: it would report its own frames forever.
-    upgrade(request, socket, head).then(
-      (endpoint) => {
-        keep(endpoint);
-        // Called from inside other connections' inspection callbacks: it must never throw.
-        const send = (message: FeedMessage): void => {
-          if (endpoint.state !== ConnectionState.OPEN || endpoint.bufferedAmount > FEED_BACKLOG_LIMIT) return;
-          endpoint.send(JSON.stringify(message));
-        };
-        send({ type: "hello", connections: hub.connections() });
-        const unsubscribe = hub.subscribe(send);
-        endpoint.once("closing", unsubscribe);
-        void endpoint.closed.then(unsubscribe);
-      },
-      () => {},
-    );
+  endAll(): void {
+    for (const endpoint of this.endpoints) endpoint.terminate();
+    for (const socket of this.sockets) socket.destroy();
   }
+}
 
-  function serveEcho(request: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    const tracked = hub.track("server", `from port ${request.socket.remotePort ?? "?"}`);
-    upgrade(request, socket, head, { inspect: tracked.inspect, frameTrace: tracked.frameTrace, record: tracked.record, perMessageDeflate: true }).then(
-      (endpoint) => {
-        keep(endpoint);
-        endpoint.on("message", (data) => {
-          // The demo client asks for the server-initiated close this way, to show both closing paths.
-          if (data === "close, please") endpoint.close(1000, "you asked");
-          else endpoint.send(data);
-        });
-        void endpoint.closed.then((info) => tracked.end(info));
-      },
-      (error: unknown) => tracked.end({ code: 1006, reason: error instanceof Error ? error.message : String(error), wasClean: false }),
-    );
-  }
-
+/** Listen on 127.0.0.1; resolves to the port (the one chosen when `port` is 0). */
+async function listen(server: http.Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, HOST, () => {
+    server.listen(port, HOST, () => {
       server.off("error", reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${HOST}:${port}/`;
-  const echoUrl = `ws://${HOST}:${port}/echo`;
-
-  // The demo loop.
-  const interval = options.demoInterval ?? 1500;
-  const stepDelay = options.demoStepDelay ?? 150;
-  let conversations = 0;
-  let demoCount = 0;
-  let stopped = false;
-  const timer =
-    interval > 0
-      ? setInterval(() => {
-          if (stopped || conversations >= MAX_DEMO_CONVERSATIONS) return;
-          conversations++;
-          void converse(++demoCount).finally(() => conversations--);
-        }, interval)
-      : null;
-  timer?.unref();
-  if (interval > 0) {
-    conversations++;
-    void converse(++demoCount).finally(() => conversations--);
-  }
-
-  async function converse(number: number): Promise<void> {
-    const tracked = hub.track("client", `demo #${number}`);
-    const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, stepDelay));
-    let endpoint: WebSocketEndpoint;
-    try {
-      endpoint = keep(
-        await connect(echoUrl, { inspect: tracked.inspect, frameTrace: tracked.frameTrace, record: tracked.record, perMessageDeflate: number % 2 === 0 }),
-      );
-    } catch (error) {
-      tracked.end({ code: 1006, reason: error instanceof Error ? error.message : String(error), wasClean: false });
-      return;
-    }
-    try {
-      const reply = (): Promise<unknown> => new Promise((resolve) => endpoint.once("message", resolve));
-      for (const message of [`hello from demo #${number}`, Uint8Array.of(number & 0xff, 1, 2, 3), "x".repeat(2000)]) {
-        if (stopped) break;
-        await pause();
-        const echoed = reply();
-        endpoint.send(message);
-        await echoed;
-      }
-      await pause();
-      const pong = new Promise((resolve) => endpoint.once("pong", resolve));
-      endpoint.ping("ping?");
-      await pong;
-      await pause();
-      // Odd conversations close from the client (LOCAL_CLOSING), even ones from the server (REMOTE_CLOSING).
-      if (number % 2 === 1 || stopped) endpoint.close(1000, "demo done");
-      else endpoint.send("close, please");
-    } catch {
-      endpoint.terminate();
-    }
-    tracked.end(await endpoint.closed);
-  }
-
-  return {
-    url,
-    echoUrl,
-    hub,
-    async close() {
-      stopped = true;
-      if (timer !== null) clearInterval(timer);
-      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const endpoint of endpoints) endpoint.terminate();
-      for (const socket of sockets) socket.destroy();
-      await closing;
-    },
-  };
+  return (server.address() as AddressInfo).port;
 }
