@@ -392,27 +392,46 @@ abstract class ConnectionEndpoint {
     record({ type: "drained", state: this.stateName });
   }
 
+  /**
+   * The next pending event, or null when none is pending now: what `events()` yields, one at a
+   * time and without a generator (a driver that reads after every chunk allocates nothing per
+   * call). As with `events()`, parsing is lazy: what is not asked for stays buffered.
+   */
+  nextEvent(): WebSocketEvent | null {
+    const event = this.pendingEvent();
+    const record = this.recorder;
+    if (record !== null) record(event === null ? { type: "drained", state: this.stateName } : { type: "event", event, state: this.stateName });
+    return event;
+  }
+
   private *pendingEvents(): Generator<WebSocketEvent, void, undefined> {
-    const produced = this.produced;
     for (;;) {
-      if (this.producedIndex < produced.length) {
-        const event = produced[this.producedIndex++]!;
-        if (this.producedIndex === produced.length) {
-          produced.length = 0;
-          this.producedIndex = 0;
-        }
-        yield event;
-        continue;
+      const event = this.pendingEvent();
+      if (event === null) return;
+      yield event;
+    }
+  }
+
+  private pendingEvent(): WebSocketEvent | null {
+    const produced = this.produced;
+    if (this.producedIndex < produced.length) {
+      const event = produced[this.producedIndex++]!;
+      if (this.producedIndex === produced.length) {
+        produced.length = 0;
+        this.producedIndex = 0;
       }
+      return event;
+    }
+    for (;;) {
       const phase = this.phase;
       // The handshake's input was parsed by receiveData (the chart's parsesOnReceive states).
-      if (phase === null || this.lifecycle.parsesOnReceive) return;
+      if (phase === null || this.lifecycle.parsesOnReceive) return null;
       // The core yields only the classes of the WebSocketEvent union.
       const event = this.core.step(phase) as WebSocketEvent | null;
       const transition = this.core.takeTransition();
       if (transition !== null) this.lifecycleSend(transition);
-      if (event !== null) yield event;
-      else if (transition === null) return;
+      if (event !== null) return event;
+      if (transition === null) return null;
     }
   }
 
