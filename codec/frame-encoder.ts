@@ -204,20 +204,31 @@ export class FrameEncoder {
     return this.controlFrame(CLOSE, buildClosePayload(code, reason), "close");
   }
 
+  /**
+   * Why a frame of this kind (TEXT, BINARY, or a control opcode with its payload length) cannot be
+   * sent now, or null: what encoding it would throw, found without encoding it (encoding a data
+   * frame advances the compressor's history, RFC 7692, so a question must not encode).
+   */
+  refusal(opcode: number, controlPayloadLength = 0): LocalProtocolError | null {
+    if (opcode >= 0x8) {
+      if (controlPayloadLength <= MAX_CONTROL_PAYLOAD) return null;
+      const name = opcode === PING ? "ping" : opcode === PONG ? "pong" : "close";
+      return new LocalProtocolError(`${name} payload of ${controlPayloadLength} bytes: control frames carry at most 125 (RFC 6455 §5.5)`);
+    }
+    if (this.messageOpcode === 0 || this.messageOpcode === opcode) return null;
+    return new LocalProtocolError(
+      `cannot send ${opcodeName(opcode)} data while a fragmented ${opcodeName(this.messageOpcode)} message is unfinished (RFC 6455 §5.4)`,
+    );
+  }
+
   private wireOpcode(opcode: number): number {
     if (this.messageOpcode === 0) return opcode;
-    if (this.messageOpcode !== opcode) {
-      throw new LocalProtocolError(
-        `cannot send ${opcodeName(opcode)} data while a fragmented ${opcodeName(this.messageOpcode)} message is unfinished (RFC 6455 §5.4)`,
-      );
-    }
+    if (this.messageOpcode !== opcode) throw this.refusal(opcode)!;
     return CONTINUATION;
   }
 
   private controlFrame(opcode: number, payload: Uint8Array, name: string): Uint8Array {
-    if (payload.length > MAX_CONTROL_PAYLOAD) {
-      throw new LocalProtocolError(`${name} payload of ${payload.length} bytes: control frames carry at most 125 (RFC 6455 §5.5)`);
-    }
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw this.refusal(opcode, payload.length)!;
     return this.frame(firstByte(true, NO_RSV, opcode), payload);
   }
 

@@ -251,13 +251,14 @@ export const connectionMachine = setup({
       return context.core.prepareSend(event.event) === null;
     },
     /**
-     * The event to send is of this kind. For messages, pings and pongs, which never change the
-     * state: they are encoded by the action, never in a guard, because encoding a data frame
-     * advances the compressor's history (RFC 7692 context takeover) and must not be done for a
-     * frame that is then not written — as `snapshot.can()` would.
+     * The event to send is a message, ping or pong of these kinds that can be sent now. Pure: it
+     * asks the encoder (`dataRefusal`) without encoding, because encoding a data frame advances
+     * the compressor's history (RFC 7692 context takeover) and must not be done for a frame that
+     * is then not written — as `snapshot.can()` would. So `snapshot.can(ws.send)` answers as
+     * `ws.send` then does.
      */
-    sends: ({ event }, params: { kinds: readonly SendableName[] }) =>
-      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)),
+    sends: ({ context, event }, params: { kinds: readonly SendableName[] }) =>
+      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && context.core.dataRefusal(event.event) === null,
     rejectionHasBody: ({ event }) => {
       if (event.type === "peer.rejected") return event.reject.hasBody;
       if (event.type === "ws.send") return (event.event as RejectConnection).hasBody;
@@ -508,6 +509,17 @@ function withRestoredCore(persisted: Snapshot<unknown>, actorScope: AnyActorScop
 
 export type ConnectionActor = ActorRefFrom<typeof connectionMachine>;
 export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
+
+/**
+ * Whether `ws.send` of `event` would be accepted in this snapshot's state — what `ws.send`
+ * then does, found without sending (the guards are pure: nothing is encoded). XState's own
+ * `snapshot.can()` answers true for every `ws.send`, because the root handler that refuses
+ * (and emits the `ws.error`) is itself a transition; this leaves that handler out.
+ */
+export function acceptsSend(snapshot: ConnectionSnapshot, event: Event): boolean {
+  const transitions = connectionMachine.getTransitionData(snapshot, { type: "ws.send", event });
+  return transitions.some((transition) => transition.source !== connectionMachine.root);
+}
 
 // ---------------------------------------------------------------------------------------------
 

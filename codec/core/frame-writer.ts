@@ -7,6 +7,7 @@ import { CloseReason } from "../constants.js";
 import { LocalProtocolError } from "../errors.js";
 import { BytesMessage, CloseConnection, eventName, Message, Ping, Pong, TextMessage, type Event } from "../events.js";
 import type { FrameEncoder } from "../frame-encoder.js";
+import { Opcode } from "../frame.js";
 import { traceSent } from "./trace.js";
 import type { FrameTrace } from "./types.js";
 
@@ -51,6 +52,21 @@ export function encodeClose(encoder: FrameEncoder | null, trace: FrameTrace | nu
   }
   if (trace !== null) traceSent(trace, bytes);
   return bytes;
+}
+
+/**
+ * Why `event` cannot be sent as a data or ping/pong frame now, or null; encodes nothing (see
+ * FrameEncoder.refusal): what `snapshot.can()` and the statechart's guard ask.
+ */
+export function dataRefusal(encoder: FrameEncoder | null, event: Event): LocalProtocolError | null {
+  if (encoder === null) return new LocalProtocolError(`${eventName(event)} cannot be sent before the connection is open`);
+  if (event instanceof Ping || event instanceof Pong) return encoder.refusal(event instanceof Ping ? Opcode.PING : Opcode.PONG, event.payload.length);
+  if (event instanceof Message) {
+    const data: unknown = event.data;
+    if (typeof data === "string") return encoder.refusal(Opcode.TEXT);
+    if (data instanceof Uint8Array) return encoder.refusal(Opcode.BINARY);
+  }
+  return new LocalProtocolError(`${eventName(event)} is not a message, ping or pong`);
 }
 
 function encodeDataFrame(encoder: FrameEncoder | null, event: Event): Uint8Array {

@@ -16,12 +16,12 @@
  */
 import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../constants.js";
 import { LocalProtocolError, type RemoteProtocolError } from "../errors.js";
-import { BytesMessage, CloseConnection, Ping, Pong, TextMessage, type Event, type Headers, type Request } from "../events.js";
+import { BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage, type Event, type Headers, type Request } from "../events.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../frame.js";
 import { FrameDecoder } from "../frame-decoder.js";
 import { FrameEncoder } from "../frame-encoder.js";
 import type { MemoryBudget } from "../memory-budget.js";
-import { encodeClose, encodeData, encodeDataParts } from "./frame-writer.js";
+import { dataRefusal, encodeClose, encodeData, encodeDataParts } from "./frame-writer.js";
 import { HandshakeReader } from "./handshake-reader.js";
 import { describeCore, restoreInto } from "./persistence.js";
 import { SendPreparation } from "./send-preparation.js";
@@ -294,7 +294,20 @@ export class ProtocolCore {
 
   /** The LocalProtocolError for an event no transition accepted in `state`. */
   refusal(event: Event, state: ConnectionState): LocalProtocolError {
+    if (state === "OPEN" && isData(event)) {
+      const refused = dataRefusal(this.encoder, event);
+      if (refused !== null) return refused;
+    }
     return this.sends.refusal(event, state);
+  }
+
+  /**
+   * Whether a message, ping or pong can be sent now, without encoding it (a pure question, for
+   * the statechart's guard and `snapshot.can()`): the LocalProtocolError sending it would
+   * raise, or null.
+   */
+  dataRefusal(event: Event): LocalProtocolError | null {
+    return dataRefusal(this.encoder, event);
   }
 
   /**
@@ -312,6 +325,10 @@ export class ProtocolCore {
   encodeDataParts(event: Event): Uint8Array[] {
     return encodeDataParts(this.encoder, this.frameTrace, event);
   }
+}
+
+function isData(event: Event): boolean {
+  return event instanceof Message || event instanceof Ping || event instanceof Pong;
 }
 
 /** The event for a decoded frame; a close frame also sets the lifecycle change. */

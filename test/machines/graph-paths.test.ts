@@ -117,9 +117,10 @@ function activeStateIds(value: StateValue, prefix = "wsConnection"): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The model the graph is walked on: the chart with its actions stubbed out, and `canSend`
-// deciding from the event alone. The real `canSend` asks the codec (prepareSend), which needs
-// the state a real exchange leaves in it; the events the codec refuses are marked here.
+// The model the graph is walked on: the chart with its actions stubbed out, and `canSend` and
+// `sends` deciding from the event alone. The real guards ask the codec (prepareSend,
+// dataRefusal), which needs the state a real exchange leaves in it; the events the codec
+// refuses are marked here.
 
 const refusedByCodec = new WeakSet<Event>();
 const noop = (): void => {};
@@ -131,6 +132,10 @@ function sendableName(event: Event): string {
 const model = connectionMachine.provide({
   guards: {
     canSend: ({ event }, params) =>
+      event.type === "ws.send" && (params.kinds as readonly string[]).includes(sendableName(event.event)) && !refusedByCodec.has(event.event),
+    // The real `sends` asks the encoder whether a message can go now (dataRefusal), which the
+    // stubbed-out openFrames never made: decide from the event alone here too.
+    sends: ({ event }, params) =>
       event.type === "ws.send" && (params.kinds as readonly string[]).includes(sendableName(event.event)) && !refusedByCodec.has(event.event),
   },
   actions: { writePrepared: noop, writeData: noop, readInput: noop, drain: noop, openFrames: noop, recordPeerEvent: noop, refuseSend: noop },
