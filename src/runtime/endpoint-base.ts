@@ -1,7 +1,7 @@
 /**
  * The state of one endpoint and what every part of it uses: writing to the transport within the
  * memory budget, the timers, errors, the 'state' event, and closing the transport once the
- * WebSocket connection is CLOSED. The opening handshake (./endpoint-handshake.ts) and reading
+ * WebSocket connection is CLOSED. The opening handshake (./endpoint-handshakes.ts) and reading
  * plus the public API (./endpoint-core.ts) build on it; see endpoint-core.ts for the contract.
  */
 import type { Extension } from "../../codec/extension.js";
