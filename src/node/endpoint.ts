@@ -19,7 +19,7 @@ import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type { Extension } from "../../codec/extension.js";
 import type { ConnectionState, ConnectionType } from "../constants.js";
-import type { WSConnection } from "../connection.js";
+import type { Connection, WSConnection } from "../connection.js";
 import type { Request } from "../events.js";
 import { EndpointCore } from "../runtime/endpoint-core.js";
 import type * as Shared from "../runtime/endpoint-types.js";
@@ -35,19 +35,23 @@ export type EndpointOptions = Shared.EndpointOptions<WebSocketEndpoint>;
 
 export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   /** The Sans-I/O connection; `connection.actor` is its statechart actor (subscribe to watch it). */
-  readonly connection: WSConnection;
+  readonly connection: WSConnection | Connection;
   readonly socket: Duplex;
   readonly role: ConnectionType;
   /** Resolves (never rejects) when the 'close' event is emitted. */
   readonly closed: Promise<CloseInfo>;
   private readonly core: EndpointCore<WebSocketEndpoint>;
 
-  constructor(socket: Duplex, connection: WSConnection, options: EndpointOptions = {}) {
+  /**
+   * `negotiated`: `connection` is a frames-only `Connection` whose opening handshake another
+   * stack did (HTTP/2's extended CONNECT, RFC 8441: see ./http2.ts); the endpoint starts OPEN.
+   */
+  constructor(socket: Duplex, connection: WSConnection | Connection, options: EndpointOptions = {}, negotiated?: Shared.Negotiated) {
     super();
     this.socket = socket;
     this.connection = connection;
     this.role = connection.role;
-    this.core = new EndpointCore<WebSocketEndpoint>(this, new NodeTransport(socket), connection, options, nodeRuntime);
+    this.core = new EndpointCore<WebSocketEndpoint>(this, new NodeTransport(socket), connection, options, nodeRuntime, negotiated);
     this.closed = this.core.closed;
   }
 

@@ -7,7 +7,7 @@
 import type { Extension } from "../../codec/extension.js";
 import type { MemoryAccount } from "../../codec/memory-budget.js";
 import { ConnectionState, ConnectionType } from "../constants.js";
-import type { WSConnection } from "../connection.js";
+import type { Connection, WSConnection } from "../connection.js";
 import { CloseConnection, type Event, type Request } from "../events.js";
 import {
   ABNORMAL,
@@ -24,7 +24,7 @@ import type { Runtime, TimerHandle, Transport } from "./transport.js";
 import type { Watchdog, WatchdogLimits } from "./watchdog.js";
 
 export abstract class EndpointBase<Owner extends EndpointEmitter> {
-  readonly connection: WSConnection;
+  readonly connection: WSConnection | Connection;
   readonly transport: Transport;
   readonly role: ConnectionType;
   /** Resolves (never rejects) when the 'close' event is emitted. */
@@ -84,7 +84,7 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
   /** Output queued beyond highWaterMark, charged to the memory budget. */
   private readonly outputAccount: MemoryAccount | null;
 
-  constructor(owner: Owner, transport: Transport, connection: WSConnection, options: EndpointOptions<Owner>, runtime: Runtime) {
+  constructor(owner: Owner, transport: Transport, connection: WSConnection | Connection, options: EndpointOptions<Owner>, runtime: Runtime) {
     this.owner = owner;
     this.transport = transport;
     this.connection = connection;

@@ -42,7 +42,7 @@ import { concatBytes } from "../../codec/bytes.js";
 import { buildClosePayload } from "../../codec/close.js";
 import type { Extension } from "../../codec/extension.js";
 import { ConnectionState } from "../constants.js";
-import type { WSConnection } from "../connection.js";
+import type { Connection, WSConnection } from "../connection.js";
 import { RemoteProtocolError } from "../errors.js";
 import {
   AcceptConnection,
@@ -66,6 +66,7 @@ import {
   toBytes,
   type EndpointEmitter,
   type EndpointOptions,
+  type Negotiated,
 } from "./endpoint-types.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
 import type { Runtime, Transport, TransportSink } from "./transport.js";
@@ -79,7 +80,8 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
   private textParts: string[] = [];
   private binaryParts: Uint8Array[] = [];
 
-  constructor(owner: Owner, transport: Transport, connection: WSConnection, options: EndpointOptions<Owner>, runtime: Runtime) {
+  /** `negotiated`: the connection is a frames-only one whose handshake was done elsewhere (RFC 8441). */
+  constructor(owner: Owner, transport: Transport, connection: WSConnection | Connection, options: EndpointOptions<Owner>, runtime: Runtime, negotiated?: Negotiated) {
     super(owner, transport, connection, options, runtime);
     const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     if (connection.state === ConnectionState.CONNECTING && handshakeTimeout > 0) {
@@ -95,7 +97,15 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
     transport.start(sink);
     // Read what the connection already holds (a request passed to initiateUpgradeConnection, the
     // bytes after it) once the creator has attached its listeners.
-    runtime.defer(() => this.pump());
+    if (negotiated === undefined) {
+      runtime.defer(() => this.pump());
+      return;
+    }
+    this.receivedRequest = negotiated.request;
+    runtime.defer(() => {
+      if (this.connection.state === ConnectionState.OPEN) this.opened(negotiated.protocol, negotiated.extensions);
+      this.pump();
+    });
   }
 
   get protocol(): string | null {

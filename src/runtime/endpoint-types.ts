@@ -129,3 +129,15 @@ export interface EndpointEmitter {
   rawListeners(name: "message"): Function[];
   listenerCount(name: "error"): number;
 }
+
+/**
+ * For a connection whose opening handshake another stack did (HTTP/2's extended CONNECT, RFC
+ * 8441): what it negotiated. The endpoint starts OPEN and emits 'open' once its creator has
+ * attached listeners.
+ */
+export interface Negotiated {
+  protocol: string | null;
+  extensions: readonly import("../../codec/extension.js").Extension[];
+  /** Server: the request the client sent. */
+  request: import("../events.js").Request | null;
+}
