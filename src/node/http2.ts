@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from "node:events";
 import * as http2 from "node:http2";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type * as tls from "node:tls";
 import type { Extension } from "../../codec/extension.js";
@@ -57,6 +58,12 @@ export interface Http2WebSocketServerOptions extends Omit<ServerOptions, "handle
    * Respond on the stream yourself (`stream.respond(...)`, `stream.end(...)`).
    */
   handleStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+  /**
+   * TLS only: HTTP/1.1 requests that are not upgrades: default, 426 Upgrade Required. (Do not
+   * add 'request' listeners to `server`: node:http2 would then answer every HTTP/2 stream a
+   * second time through its compatibility layer; use this and `handleStream`.)
+   */
+  handleHttp1?: (request: IncomingMessage, response: ServerResponse) => void;
 }
 
 export interface Http2WebSocketServerEvents extends WebSocketServerEvents {
@@ -100,6 +107,7 @@ export class Http2WebSocketServer extends EventEmitter<Http2WebSocketServerEvent
       // A session error (a peer's protocol error) closes its streams, whose endpoints report it.
       session.on("error", () => {});
     });
+    if (options.tls !== undefined) this.serveHttp1Requests();
     // HTTP/1.1 on the TLS port (ALPN http/1.1): the RFC 6455 upgrade.
     this.server.on("upgrade", (request, socket, head: Buffer) => {
       const upgradeOptions: ServerOptions = {
@@ -118,6 +126,23 @@ export class Http2WebSocketServer extends EventEmitter<Http2WebSocketServerEvent
       // A TLS handshake that fails is the client's problem, not the server's.
       this.server.on("tlsClientError", (_error: Error, socket: tls.TLSSocket) => socket.destroy());
     }
+  }
+
+  /**
+   * HTTP/1.1 requests on the TLS port arrive as 'request' events. node:http2 installs its
+   * compatibility layer, which would also turn every HTTP/2 stream into a 'request' (answering
+   * it twice, and a CONNECT with 405), when a 'request' listener is added (a 'newListener'
+   * hook): this listener is added without it, since HTTP/2 streams are answered in onStream.
+   */
+  private serveHttp1Requests(): void {
+    const hooks = this.server.listeners("newListener") as ((...args: unknown[]) => void)[];
+    this.server.removeAllListeners("newListener");
+    this.server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+      if (request.httpVersionMajor !== 1) return;
+      if (this.options.handleHttp1 !== undefined) this.options.handleHttp1(request, response);
+      else response.writeHead(426, { upgrade: "websocket", connection: "Upgrade", "content-type": "text/plain" }).end("a WebSocket endpoint: upgrade (RFC 6455 §4) or use HTTP/2 extended CONNECT (RFC 8441)\n");
+    });
+    for (const hook of hooks) this.server.on("newListener", hook);
   }
 
   /** Start listening (default 127.0.0.1, port 0: the system picks one). */
