@@ -224,3 +224,31 @@ describe("an independent peer: python3-h2 with wsproto's frames-only Connection"
     throw new Error(`${PYTHON} cannot import h2 and wsproto: apt-get install -y python3-h2 python3-wsproto`);
   });
 });
+
+describe("npm run echo-server -- --h2c / --tls", () => {
+  it.each([
+    ["--h2c", "ws"],
+    ["--tls", "wss"],
+  ])("%s prints its %s:// URL and passes the battery over HTTP/2 (and over HTTP/1.1 with --tls)", async (flag, scheme) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/echo-server.ts", "--port", "0", flag], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += String(chunk)));
+    try {
+      const line = await within(new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(String(chunk).trim()))), 20_000, "the echo server's first line");
+      expect(line).toMatch(new RegExp(`^listening ${scheme}://127\\.0\\.0\\.1:\\d+/$`));
+      const url = line.slice("listening ".length);
+      // The certificate is self-signed, made at start: nothing to verify it against.
+      const tls = { rejectUnauthorized: false };
+      const results = await runEchoBattery(url, { deflate: true, connect: (target, options) => connectHttp2(target, { ...options, tls }) });
+      expect(results.filter((result) => !result.ok)).toEqual([]);
+      if (flag === "--tls") {
+        const overHttp1 = await runEchoBattery(url, { deflate: true, connect: (target, options) => connect(target, { ...options, tls }) });
+        expect(overHttp1.filter((result) => !result.ok)).toEqual([]);
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await within(new Promise((resolve) => child.on("close", resolve)), 10_000, "the echo server's exit")).toBe(0);
+    expect(stderr).toBe("");
+  });
+});
