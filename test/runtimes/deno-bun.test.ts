@@ -83,7 +83,8 @@ for (const runtime of ["deno", "bun"] as const) {
       url = `ws://127.0.0.1:${match![1]}/`;
       nodeServer = createWebSocketServer({ perMessageDeflate: true }, (endpoint) => {
         endpoint.on("message", (data) => {
-          endpoint.send(data);
+          if (data === "close-me") endpoint.close(4002, "as asked");
+          else endpoint.send(data);
         });
         endpoint.on("error", () => {});
       });
@@ -109,6 +110,29 @@ for (const runtime of ["deno", "bun"] as const) {
       const lines = result.stdout.split("\n").filter((line) => line !== "");
       expect(lines.filter((line) => !line.startsWith("PASS ")), result.stderr).toEqual(["36 passed, 0 failed"]);
       expect(result.code).toBe(0);
+    });
+
+    it(`its endpoint returns false instead of throwing once closed, pauses and resumes, and reports the close`, async () => {
+      const binary = runtimeBinary(root, runtime).path;
+      const script = "test/runtimes/fixtures/contract.ts";
+      const args = runtime === "deno" ? ["run", "--quiet", "--sloppy-imports", "--allow-net", script, "deno", nodeServer.url] : [script, "bun", nodeServer.url];
+      const env = runtime === "deno" ? { ...process.env, DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } : { ...process.env, NO_COLOR: "1" };
+      const result = await collect(spawn(binary, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] }), 30_000, `the ${runtime} contract script`);
+      expect(result.stderr).toBe("");
+      expect(JSON.parse(result.stdout)).toEqual({
+        state: "OPEN",
+        whilePaused: [],
+        isPaused: true,
+        afterResume: ["one", 100000],
+        closed: { code: 4002, reason: "as asked", wasClean: true },
+        sendAfterClose: false,
+        pingAfterClose: false,
+        closeAfterClose: false,
+        finalState: "CLOSED",
+        secondClose: [true, false, false],
+        secondClosed: { code: 1000, reason: "bye", wasClean: true },
+        aborted: null,
+      });
     });
 
     it(`its echo server closes its connections with 1001 and exits 0 on SIGTERM`, async () => {
