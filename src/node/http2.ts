@@ -22,9 +22,9 @@ import { ConnectionState, ConnectionType } from "../constants.js";
 import { Connection } from "../connection.js";
 import { RemoteProtocolError } from "../errors.js";
 import { AcceptConnection, RejectConnection, type Request } from "../events.js";
-import { HandshakeRejectedError } from "../runtime/errors.js";
+import { HandshakeRejectedError, TimeoutError } from "../runtime/errors.js";
 import { SERVER_DEFAULTS, serverConnectionOptions, serverEndpointOptions } from "../runtime/glue.js";
-import { isPromiseLike, toBytes } from "../runtime/endpoint-types.js";
+import { DEFAULT_HANDSHAKE_TIMEOUT, isPromiseLike, toBytes } from "../runtime/endpoint-types.js";
 import { useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen, type HandshakeDecision } from "./endpoint.js";
 import { acceptRequest, headersFromRaw, upgrade, type ServerOptions, type WebSocketServerEvents } from "./server.js";
@@ -211,14 +211,25 @@ export class Http2WebSocketServer extends EventEmitter<Http2WebSocketServerEvent
       this.apply(stream, request, decision);
       return;
     }
+    // As over HTTP/1.1, the decision is bounded by handshakeTimeout: then the stream is refused.
+    const limit = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const timer = limit > 0 ? setTimeout(() => this.refuse(stream, new RejectConnection({ statusCode: 503 }), null, new TimeoutError("handshake", limit)), limit) : null;
+    timer?.unref();
     Promise.resolve(decision).then(
-      (settled) => this.apply(stream, request, settled),
-      (error: unknown) => this.refuse(stream, new RejectConnection({ statusCode: 500 }), null, error instanceof Error ? error : new Error(String(error))),
+      (settled) => {
+        if (timer !== null) clearTimeout(timer);
+        this.apply(stream, request, settled);
+      },
+      (error: unknown) => {
+        if (timer !== null) clearTimeout(timer);
+        this.refuse(stream, new RejectConnection({ statusCode: 500 }), null, error instanceof Error ? error : new Error(String(error)));
+      },
     );
   }
 
   private apply(stream: http2.ServerHttp2Stream, request: Request, decision: HandshakeDecision): void {
-    if (stream.destroyed || stream.closed) return; // the client went away meanwhile
+    // The client went away meanwhile, or the decision came too late (handshakeTimeout answered).
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
     if (decision instanceof RejectConnection) {
       this.refuse(stream, decision, null, new HandshakeRejectedError(decision.statusCode, decision.headers, new Uint8Array(0)));
       return;
@@ -264,7 +275,8 @@ export class Http2WebSocketServer extends EventEmitter<Http2WebSocketServerEvent
   }
 
   private refuse(stream: http2.ServerHttp2Stream, rejection: RejectConnection, body: Uint8Array | null, error: Error): void {
-    if (!stream.destroyed && !stream.headersSent) {
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) {
       stream.respond(toHttp2Headers([[":status", String(rejection.statusCode)], ...rejection.headers]), { endStream: body === null });
       if (body !== null) stream.end(body);
     } else {

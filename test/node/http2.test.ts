@@ -147,6 +147,18 @@ describe("refusals", () => {
     await new Promise((resolve) => plain.close(resolve));
   });
 
+  it("the server bounds a pending handleRequest by handshakeTimeout: the stream is refused with 503", async () => {
+    const server = createHttp2WebSocketServer({ handshakeTimeout: 200, handleRequest: () => new Promise<never>(() => {}) });
+    const errors: Error[] = [];
+    server.on("streamError", (error) => errors.push(error));
+    await server.listen();
+    const started = performance.now();
+    await expect(connectHttp2(server.url)).rejects.toMatchObject({ name: "HandshakeRejectedError", statusCode: 503 });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(errors.map((error) => error.name)).toEqual(["TimeoutError"]);
+    await server.close();
+  });
+
   it("the server answers 426 for a wrong Sec-WebSocket-Version, 400 for another :protocol, and a rejection's status to the client", async () => {
     const server = createHttp2WebSocketServer({
       handleRequest: (request) => (request.target === "/private" ? { statusCode: 403 } : new AcceptConnection()),
