@@ -42,6 +42,8 @@ export interface ConnectionMachineInput extends Omit<ProtocolCoreOptions, "readI
   type: ConnectionType;
   /** Also send `ws.event` / `ws.output` / `ws.error` to the parent actor (for invoked children). */
   notifyParent?: boolean;
+  /** With `framesOnly`: the handshake another stack did was RFC 8441's (WebSockets over HTTP/2). */
+  handshake?: "rfc8441";
 }
 
 /**
@@ -67,6 +69,12 @@ export interface ConnectionMachineContext {
    */
   readonly core: ProtocolCore;
   readonly notifyParent: boolean;
+  /**
+   * Which opening handshake this connection took: RFC 6455's HTTP/1.1 upgrade (its own
+   * CONNECTING states), RFC 8441's extended CONNECT over HTTP/2 done by the HTTP/2 stack, or
+   * another done elsewhere (a proxy, …); the last two start OPEN, frames only.
+   */
+  readonly handshake: "http/1.1" | "rfc8441" | "external";
   /** The close code received from the peer or produced locally for it (1005, 1006, a failure). */
   readonly closeCode: number | null;
   /** Why the peer's input was refused, once it was (RFC 6455 §7.1.7 "fail the connection"). */
@@ -239,6 +247,7 @@ export const connectionMachine = setup({
     input: {} as ConnectionMachineInput,
   },
   guards: {
+    viaRfc8441: ({ context }) => context.handshake === "rfc8441",
     startsOpen: ({ context }) => context.core.framesOnly,
     isClient: ({ context }) => context.role === ConnectionType.CLIENT,
     /**
@@ -284,6 +293,7 @@ export const connectionMachine = setup({
     role: input.type,
     core: new ProtocolCore(input.type, input),
     notifyParent: input.notifyParent ?? false,
+    handshake: input.framesOnly === undefined ? "http/1.1" : input.handshake === "rfc8441" ? "rfc8441" : "external",
     closeCode: null,
     failure: null,
   }),
@@ -302,7 +312,9 @@ export const connectionMachine = setup({
       states: {
         choosingRole: {
           always: [
-            // `Connection`: another stack did the handshake (RFC 8441, a proxy, …).
+            // `Connection`: another stack did the handshake: HTTP/2's extended CONNECT (RFC 8441
+            // §4–5), or another (a proxy, …).
+            { guard: "viaRfc8441", target: "#wsConnection.OPEN" },
             { guard: "startsOpen", target: "#wsConnection.OPEN" },
             { guard: "isClient", target: "readyToRequest" },
             { target: "awaitingRequest" },

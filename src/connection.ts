@@ -104,6 +104,8 @@ export interface FramesOnlyOptions extends ConnectionOptions {
   extensions?: Extension[];
   /** Bytes received after the handshake, to be read as frames. */
   trailingData?: Uint8Array;
+  /** The handshake was RFC 8441's (HTTP/2 extended CONNECT): the statechart records it (context.handshake). */
+  handshake?: "rfc8441";
 }
 
 type ConnectionActor = Actor<typeof connectionMachine>;
@@ -147,6 +149,7 @@ abstract class ConnectionEndpoint {
       workQuantum: options.workQuantum,
       entropy: options.entropy,
       framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
+      handshake: framesOnly?.handshake,
     };
     if (options.inspect !== undefined || options.snapshot !== undefined) {
       // Inspection must see the whole life, and a persisted snapshot is restored by the actor:

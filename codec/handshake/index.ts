@@ -25,6 +25,14 @@ export {
 } from "./http-head.js";
 export { buildUpgradeRequest, validateUpgradeResponse, type UpgradeRequest, type UpgradeResponse } from "./client.js";
 export {
+  RFC8441_PROTOCOL,
+  buildExtendedConnect,
+  buildExtendedConnectResponse,
+  validateExtendedConnect,
+  validateExtendedConnectResponse,
+  type ExtendedConnectRequest,
+} from "./http2.js";
+export {
   validateUpgradeRequest,
   validateUpgradeRequestHeaders,
   buildAcceptResponse,

@@ -2,12 +2,11 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Headers } from "../../codec/events.js";
-import { ConnectionType } from "../../codec/constants.js";
-import { WSConnection, type ConnectionOptions } from "../connection.js";
-import { Request } from "../../codec/events.js";
+import type { WSConnection, ConnectionOptions } from "../connection.js";
 import type { PerMessageDeflateOptions } from "../index.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
-import { WebSocketEndpoint, whenOpen, WORK_QUANTUM, type EndpointOptions } from "./endpoint.js";
+import { clientConnection, parseWebSocketUrl, type WebSocketTarget } from "../runtime/glue.js";
+import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
 export interface ConnectOptions
   extends Omit<EndpointOptions, "handleRequest">,
@@ -33,48 +32,16 @@ export interface ConnectOptions
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketEndpoint> {
   useNodeAccelerations();
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return Promise.reject(new TypeError(`not a URL: ${String(url)}`));
-  }
-  const scheme = parsed.protocol;
-  const secure = scheme === "wss:" || scheme === "https:";
-  if (!secure && scheme !== "ws:" && scheme !== "http:") return Promise.reject(new TypeError(`not a WebSocket URL: ${parsed.href}`));
-  if (parsed.hash !== "") return Promise.reject(new TypeError(`a WebSocket URL has no fragment (RFC 6455 §3): ${parsed.href}`));
-  // URL keeps IPv6 literals bracketed; sockets want them bare.
-  const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
-  const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
-
-  const connection = new WSConnection(ConnectionType.CLIENT, {
-    maxMessageSize: options.maxMessageSize,
-    maxFragments: options.maxFragments,
-    maxHandshakeHeadSize: options.maxHandshakeHeadSize,
-    // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
-    assembleMessages: true,
-    // Bounded steps: a huge or highly compressed message does not hold up the event loop.
-    workQuantum: WORK_QUANTUM,
-    inspect: options.inspect,
-    frameTrace: options.frameTrace,
-    record: options.record,
-  });
-  const deflate = options.perMessageDeflate ?? true;
-  const headers = options.headers === undefined ? [] : Array.isArray(options.headers) ? (options.headers as Headers) : Object.entries(options.headers);
+  let target: WebSocketTarget;
+  let connection: WSConnection;
   let requestBytes: Uint8Array;
   try {
-    requestBytes = connection.send(
-      new Request({
-        host: parsed.host,
-        target: `${parsed.pathname === "" ? "/" : parsed.pathname}${parsed.search}`,
-        subprotocols: options.subprotocols ?? [],
-        extraHeaders: headers,
-        extensions: deflate === false ? [] : [nodePerMessageDeflate(deflate === true ? {} : deflate)],
-      }),
-    );
+    target = parseWebSocketUrl(url);
+    ({ connection, requestBytes } = clientConnection(target, options, nodePerMessageDeflate));
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
+  const { secure, hostname, port } = target;
 
   const socket = secure
     ? tls.connect({

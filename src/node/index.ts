@@ -27,3 +27,12 @@ export { nativeMasker, useNativeMasker, type NativeMasker } from "./native-maske
 export { nodeZlibEngine } from "./zlib-engine.js";
 export { uninitializedAllocator, useUninitializedAllocator } from "./allocator.js";
 export { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
+export {
+  Http2WebSocketServer,
+  createHttp2WebSocketServer,
+  toHttp2Headers,
+  type Http2WebSocketServerOptions,
+  type Http2WebSocketServerEvents,
+  type Http2RequestInfo,
+} from "./http2.js";
+export { connectHttp2, type Http2ConnectOptions } from "./http2-client.js";

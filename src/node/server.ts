@@ -16,21 +16,10 @@ import { AcceptConnection, type Request } from "../../codec/events.js";
 import type { PerMessageDeflateOptions } from "../index.js";
 import { MemoryBudget } from "../../codec/memory-budget.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
-import { WebSocketEndpoint, whenOpen, WORK_QUANTUM, type EndpointOptions } from "./endpoint.js";
+import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions } from "../runtime/glue.js";
+import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
 
-/**
- * What a server bounds unless told otherwise (SECURITY.md says why each value): a peer that
- * sends nothing, or trickles, is closed after `idleTimeout` (a live one answers the ping sent
- * after `pingInterval` of silence); a message must arrive within `messageTimeout` of its start;
- * all connections together hold at most `maxBufferedBytes` for incomplete messages and queued
- * output.
- */
-export const SERVER_DEFAULTS = Object.freeze({
-  idleTimeout: 120_000,
-  pingInterval: 30_000,
-  messageTimeout: 120_000,
-  maxBufferedBytes: 256 * 1024 * 1024,
-});
+export { SERVER_DEFAULTS } from "../runtime/glue.js";
 
 let upgradeBudget: MemoryBudget | null = null;
 
@@ -63,11 +52,7 @@ export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, 
  * its own checks (authentication, origin, …).
  */
 export function acceptRequest(request: Request, options: Pick<ServerOptions, "subprotocols" | "perMessageDeflate"> = {}): AcceptConnection {
-  const subprotocol = options.subprotocols?.find((protocol) => request.subprotocols.includes(protocol)) ?? null;
-  const deflate = options.perMessageDeflate ?? false;
-  // A fresh extension object per connection: it holds that connection's compression state.
-  const extensions = deflate === false ? [] : [nodePerMessageDeflate(deflate === true ? {} : deflate)];
-  return new AcceptConnection({ subprotocol, extensions });
+  return acceptWith(request, options, nodePerMessageDeflate);
 }
 
 /** node:http's `rawHeaders` (name, value, name, value, …) as header pairs, order and case kept. */
@@ -78,30 +63,11 @@ export function headersFromRaw(rawHeaders: readonly string[]): Headers {
 }
 
 function connectionOptions(options: ServerOptions, memoryBudget: MemoryBudget): ConnectionOptions {
-  return {
-    memoryBudget,
-    // Bounded steps, so that one connection's huge message does not hold up the others.
-    workQuantum: WORK_QUANTUM,
-    maxMessageSize: options.maxMessageSize,
-    maxFragments: options.maxFragments,
-    maxHandshakeHeadSize: options.maxHandshakeHeadSize,
-    // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
-    assembleMessages: true,
-    inspect: options.inspect,
-    frameTrace: options.frameTrace,
-    record: options.record,
-  };
+  return serverConnectionOptions(options, memoryBudget);
 }
 
 function endpointOptions(options: ServerOptions, memoryBudget: MemoryBudget): EndpointOptions {
-  return {
-    ...options,
-    idleTimeout: options.idleTimeout ?? SERVER_DEFAULTS.idleTimeout,
-    pingInterval: options.pingInterval ?? SERVER_DEFAULTS.pingInterval,
-    messageTimeout: options.messageTimeout ?? SERVER_DEFAULTS.messageTimeout,
-    memoryBudget,
-    handleRequest: options.handleRequest ?? ((request) => acceptRequest(request, options)),
-  };
+  return serverEndpointOptions<WebSocketEndpoint>(options, memoryBudget, (request) => acceptRequest(request, options));
 }
 
 /**

@@ -97,7 +97,7 @@ afterAll(() => {
 
 describe("the packed package", () => {
   it("ships the built code, its types, README, LICENSE and package.json, and no source maps or sources", () => {
-    for (const name of ["package.json", "README.md", "LICENSE", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/node/index.js", "dist/src/node/index.d.ts"]) {
+    for (const name of ["package.json", "README.md", "LICENSE", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/node/index.js", "dist/src/node/index.d.ts", "dist/src/deno/index.js", "dist/src/deno/index.d.ts", "dist/src/bun/index.js", "dist/src/bun/index.d.ts"]) {
       expect(files).toContain(name);
     }
     expect(files.filter((name) => name.endsWith(".map"))).toEqual([]);

@@ -33,7 +33,9 @@ export interface WatchdogHooks {
 export class Watchdog {
   private readonly limits: WatchdogLimits;
   private readonly hooks: WatchdogHooks;
-  private timer: NodeJS.Timeout | null = null;
+  /** Lets the process exit while only this timer is pending (the runtime's way: see Runtime). */
+  private readonly unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
+  private timer: ReturnType<typeof setTimeout> | null = null;
   private lastActivity = 0;
   private pinged = false;
   /** When the message now in progress was first seen, and how many had completed then. */
@@ -41,9 +43,10 @@ export class Watchdog {
   private messageSeenAfter = 0;
   private stopped = false;
 
-  constructor(limits: WatchdogLimits, hooks: WatchdogHooks) {
+  constructor(limits: WatchdogLimits, hooks: WatchdogHooks, unrefTimer: (timer: ReturnType<typeof setTimeout>) => void) {
     this.limits = limits;
     this.hooks = hooks;
+    this.unrefTimer = unrefTimer;
   }
 
   /** Any limit is set. */
@@ -100,7 +103,7 @@ export class Watchdog {
   private arm(delay: number): void {
     if (this.stopped || !Number.isFinite(delay)) return;
     this.timer = setTimeout(this.check, Math.max(1, Math.ceil(delay)));
-    this.timer.unref();
+    this.unrefTimer(this.timer);
   }
 
   private readonly check = (): void => {

@@ -1,0 +1,107 @@
+/**
+ * The Transport (../runtime/transport.ts) over a Node byte Duplex: a net.Socket, a
+ * tls.TLSSocket, an Http2Stream, or any other. Node buffers writes itself (`writableLength`)
+ * and pauses reading with `pause()`, which for a socket stops reading from the kernel (TCP
+ * backpressure) and for an HTTP/2 stream stops returning flow-control credit.
+ */
+import type { Duplex } from "node:stream";
+import type { Runtime, Transport, TransportSink } from "../runtime/transport.js";
+import { turnQueue } from "../runtime/turns.js";
+
+/** Node's scheduling: process.nextTick before I/O, setImmediate after it. */
+export const nodeRuntime: Runtime = {
+  defer: (task) => process.nextTick(task),
+  // Busy endpoints take turns (../runtime/turns.ts), one setImmediate for all of them.
+  yieldTurn: turnQueue((run) => setImmediate(run)),
+  unrefTimer: (timer) => {
+    timer.unref();
+  },
+};
+
+export class NodeTransport implements Transport {
+  readonly stream: Duplex;
+  private discarded = 0;
+  private discardLimit = 0;
+
+  constructor(stream: Duplex) {
+    this.stream = stream;
+  }
+
+  start(sink: TransportSink): void {
+    const stream = this.stream;
+    // Latency matters more than packet count for a message protocol (ws does the same).
+    const maybeNet = stream as Duplex & { setNoDelay?: (noDelay: boolean) => unknown };
+    if (typeof maybeNet.setNoDelay === "function") maybeNet.setNoDelay(true);
+    stream.on("data", sink.data);
+    stream.on("end", sink.end);
+    stream.on("close", sink.close);
+    stream.on("error", sink.error);
+    stream.on("drain", sink.drain);
+    // A socket handed over by node:http after 'upgrade' may have been left paused.
+    stream.resume();
+  }
+
+  write(bytes: Uint8Array): boolean {
+    return this.stream.write(bytes);
+  }
+
+  get bufferedAmount(): number {
+    return this.stream.writableLength;
+  }
+
+  get writable(): boolean {
+    return this.stream.writable;
+  }
+
+  get writableEnded(): boolean {
+    return this.stream.writableEnded;
+  }
+
+  get destroyed(): boolean {
+    return this.stream.destroyed;
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  /**
+   * The stream leaves flowing mode for good: from now on it is read only by `read()` calls here,
+   * which drop what they get (the endpoint ignores the 'data' they emit), up to `discardLimit`
+   * bytes — enough for a polite peer's last frames and its FIN ('end', which Node emits only
+   * once its buffer is empty). Past that the buffer fills, Node stops reading (one more read of
+   * at most 64 KiB can land first), and a peer that keeps writing meets TCP backpressure until
+   * the endpoint's close timer destroys the stream.
+   */
+  stopReading(discardLimit: number): void {
+    this.discardLimit = discardLimit;
+    this.stream.pause();
+    // A 'readable' listener takes flow control from 'data' (which read() still emits).
+    this.stream.on("readable", this.discardAfterStop);
+    this.discardAfterStop();
+  }
+
+  /** Read and drop what Node holds, as long as the whole of it fits within the discard limit. */
+  private readonly discardAfterStop = (): void => {
+    const stream = this.stream;
+    while (stream.readableLength > 0 && this.discarded + stream.readableLength <= this.discardLimit) {
+      const chunk = stream.read() as Uint8Array | null;
+      if (chunk === null) return;
+      this.discarded += chunk.length;
+    }
+    // Nothing buffered: this read() lets Node notice an EOF it holds ('end').
+    if (stream.readableLength === 0) stream.read(0);
+  };
+
+  end(): void {
+    this.stream.end();
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
+}

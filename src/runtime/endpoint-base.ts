@@ -1,0 +1,263 @@
+/**
+ * The state of one endpoint and what every part of it uses: writing to the transport within the
+ * memory budget, the timers, errors, the 'state' event, and closing the transport once the
+ * WebSocket connection is CLOSED. The opening handshake (./endpoint-handshakes.ts) and reading
+ * plus the public API (./endpoint-core.ts) build on it; see endpoint-core.ts for the contract.
+ */
+import type { Extension } from "../../codec/extension.js";
+import type { MemoryAccount } from "../../codec/memory-budget.js";
+import { ConnectionState, ConnectionType } from "../../codec/constants.js";
+import type { Connection, WSConnection } from "../connection.js";
+import { CloseConnection, type Event, type Request } from "../../codec/events.js";
+import {
+  ABNORMAL,
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_HIGH_WATER_MARK,
+  DISCARD_LIMIT,
+  TRY_AGAIN_LATER,
+  type CloseInfo,
+  type EndpointEmitter,
+  type EndpointOptions,
+  type RequestHandler,
+} from "./endpoint-types.js";
+import type { Runtime, TimerHandle, Transport } from "./transport.js";
+import type { Watchdog, WatchdogLimits } from "./watchdog.js";
+
+export abstract class EndpointBase<Owner extends EndpointEmitter> {
+  readonly connection: WSConnection | Connection;
+  readonly transport: Transport;
+  readonly role: ConnectionType;
+  /** Resolves (never rejects) when the 'close' event is emitted. */
+  readonly closed: Promise<CloseInfo>;
+  /** The object users hold: events are emitted on it, listeners called with it as `this`. */
+  protected readonly owner: Owner;
+  protected readonly runtime: Runtime;
+
+  protected readonly autoPong: boolean;
+  protected readonly autoCloseReply: boolean;
+  protected readonly closeTimeout: number;
+  protected readonly highWaterMark: number;
+  protected readonly handleRequest: RequestHandler<Owner> | null;
+  protected readonly awaitMessageListeners: boolean;
+
+  protected negotiatedProtocol: string | null = null;
+  protected negotiatedExtensions: readonly Extension[] = [];
+  protected receivedRequest: Request | null = null;
+  private resolveClosed!: (info: CloseInfo) => void;
+  protected iterator: Generator<Event, void, undefined> | null = null;
+  protected pumping = false;
+  private lastState: ConnectionState;
+
+  // Why reading is stopped (see endpoint-core.ts).
+  protected pendingHandlers = 0;
+  protected awaitingDecision = false;
+  protected deferredAfterOpen = false;
+  protected writeBlocked = false;
+  protected pausedByApplication = false;
+  /** The transport is paused because of one of the above (so ours to resume). */
+  protected transportPaused = false;
+
+  // How it ended.
+  protected closeFrameSent = false;
+  protected closeFrameReceived = false;
+  protected closeCode: number | null = null;
+  protected closeReason = "";
+  /** The peer broke the protocol once open (RFC 6455 §7.1.7), or we failed the connection. */
+  protected failed = false;
+  protected wasOpened = false;
+  /** An error already explains why the handshake did not complete. */
+  protected handshakeErrorReported = false;
+  /** The state before the connection became CLOSED (to tell a handshake cut short). */
+  protected lastStateBeforeClose: ConnectionState = ConnectionState.CONNECTING;
+  /** The close timer now bounds the wait for the transport to end (not for the peer's close frame). */
+  private closingTransport = false;
+  protected eofFed = false;
+  protected transportClosed = false;
+  private closeEmitted = false;
+  protected handshakeTimer: TimerHandle | null = null;
+  private closeTimer: TimerHandle | null = null;
+
+  protected readonly watchdogLimits: WatchdogLimits;
+  protected watchdog: Watchdog | null = null;
+  /** Nothing more will be read: the transport stays paused; what still arrives is dropped. */
+  protected readingStopped = false;
+  /** Output queued beyond highWaterMark, charged to the memory budget. */
+  private readonly outputAccount: MemoryAccount | null;
+
+  constructor(owner: Owner, transport: Transport, connection: WSConnection | Connection, options: EndpointOptions<Owner>, runtime: Runtime) {
+    this.owner = owner;
+    this.transport = transport;
+    this.connection = connection;
+    this.runtime = runtime;
+    this.role = connection.role;
+    this.autoPong = options.autoPong ?? true;
+    this.autoCloseReply = options.autoCloseReply ?? true;
+    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.handleRequest = options.handleRequest ?? null;
+    this.awaitMessageListeners = options.awaitMessageListeners ?? true;
+    this.watchdogLimits = {
+      idleTimeout: options.idleTimeout ?? 0,
+      pingInterval: options.pingInterval ?? 0,
+      messageTimeout: options.messageTimeout ?? 0,
+    };
+    this.outputAccount = options.memoryBudget?.account() ?? null;
+    this.lastState = connection.state;
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  /** Hand out the connection's events (endpoint-core.ts). */
+  protected abstract pump(): void;
+  /** True while reading is stopped, for whatever reason (endpoint-core.ts). */
+  protected abstract isBlocked(): boolean;
+
+  /** Nothing more will be read from this peer (see Transport.stopReading). */
+  protected stopReading(): void {
+    if (this.readingStopped) return;
+    this.readingStopped = true;
+    this.watchdog?.stop();
+    if (this.transportClosed) return;
+    this.transportPaused = true;
+    this.transport.stopReading(DISCARD_LIMIT);
+  }
+
+  /**
+   * We fail the connection for the peer's behaviour that the protocol itself allows (a message
+   * too slow, the server's memory used up): send a close frame with `code`, stop reading, end
+   * the transport. EOF is fed to the connection at once, so that it reaches CLOSED and gives back
+   * what it held for the unfinished message now rather than at the end of the close timer.
+   */
+  protected failLocally(code: number, reason: string, error: Error): void {
+    if (this.failed || this.readingStopped) return;
+    this.failed = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    const state = this.connection.state;
+    if ((state === ConnectionState.OPEN || state === ConnectionState.REMOTE_CLOSING) && !this.closeFrameSent) {
+      this.closeFrameSent = true;
+      this.write(this.connection.send(new CloseConnection({ code, reason })), true);
+      this.noteState();
+    }
+    this.reportError(error);
+    this.transport.end();
+    this.stopReading();
+    this.startCloseTimer();
+    this.feedEof();
+    this.pump();
+  }
+
+  protected feedEof(): void {
+    if (this.eofFed) return;
+    this.eofFed = true;
+    this.connection.receiveData(null);
+    this.noteState();
+  }
+
+  /**
+   * Once the WebSocket connection is CLOSED, close the transport as the RFC says; once it is
+   * closed too and no message is still being handled, emit 'close'.
+   */
+  protected settle(): void {
+    if (this.connection.state !== ConnectionState.CLOSED) return;
+    this.watchdog?.stop();
+    if (!this.transportClosed) {
+      // The closing handshake is over (or the connection failed): nothing more will be read.
+      this.stopReading();
+      if (this.eofFed || this.role === ConnectionType.SERVER || this.failed) {
+        // The peer ended its side, or we are the server (RFC 6455 §7.1.1: the server closes TCP first).
+        if (!this.transport.writableEnded) this.transport.end();
+      }
+      // A client waits for the server's FIN; everyone waits at most closeTimeout from here.
+      if (!this.closingTransport) {
+        this.closingTransport = true;
+        if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+        this.closeTimer = null;
+        this.startCloseTimer();
+      }
+      return;
+    }
+    if (this.closeEmitted || this.isBlocked()) return;
+    this.closeEmitted = true;
+    this.clearTimers();
+    const info: CloseInfo = {
+      code: this.closeCode ?? ABNORMAL,
+      reason: this.closeReason,
+      wasClean: this.closeFrameSent && this.closeFrameReceived && !this.failed,
+    };
+    this.outputAccount?.releaseAll();
+    this.owner.emit("close", info.code, info.reason, info.wasClean);
+    this.resolveClosed(info);
+  }
+
+  /**
+   * Queue bytes on the transport. Output queued beyond highWaterMark is reserved from the memory
+   * budget first; when the budget refuses, the connection fails with 1013 and the bytes are not
+   * queued (`unbudgeted`: the close frame that says so, which must go out regardless).
+   */
+  protected write(bytes: Uint8Array, unbudgeted = false): boolean {
+    if (bytes.length === 0) return true;
+    const transport = this.transport;
+    if (!transport.writable) return false;
+    const account = this.outputAccount;
+    if (account !== null && !unbudgeted) {
+      const beyond = transport.bufferedAmount + bytes.length - this.highWaterMark;
+      if (beyond > account.held && !account.reserve(beyond - account.held)) {
+        this.failLocally(TRY_AGAIN_LATER, "the server's memory for queued output is used up (maxBufferedBytes)", new Error(
+          `output for this connection could not be queued within the server's memory budget (maxBufferedBytes): closed with ${TRY_AGAIN_LATER}`,
+        ));
+        return false;
+      }
+    }
+    const flushed = transport.write(bytes);
+    if (!flushed && transport.bufferedAmount > this.highWaterMark) this.writeBlocked = true;
+    return flushed;
+  }
+
+  /** The transport's buffer emptied: nothing is queued beyond highWaterMark any more. */
+  protected drained(): void {
+    this.outputAccount?.releaseAll();
+    if (this.writeBlocked && this.transport.bufferedAmount <= this.highWaterMark) {
+      this.writeBlocked = false;
+      this.pump();
+    }
+    this.owner.emit("drain");
+  }
+
+  protected startCloseTimer(): void {
+    if (this.closeTimer !== null || this.transportClosed) return;
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = null;
+      this.transport.destroy();
+    }, this.closeTimeout);
+    this.runtime.unrefTimer(this.closeTimer);
+  }
+
+  protected clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+  }
+
+  protected clearTimers(): void {
+    this.clearHandshakeTimer();
+    this.watchdog?.stop();
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+  }
+
+  protected reportError(error: Error): void {
+    if (!this.wasOpened) this.handshakeErrorReported = true;
+    if (this.owner.listenerCount("error") > 0) this.owner.emit("error", error);
+  }
+
+  /** Emit 'state' for a change of the statechart's top-level state since the last look. */
+  protected noteState(): void {
+    const state = this.connection.state;
+    if (state === this.lastState) return;
+    const previous = this.lastState;
+    this.lastState = state;
+    if (state === ConnectionState.CLOSED) this.lastStateBeforeClose = previous;
+    this.owner.emit("state", state, previous);
+  }
+}

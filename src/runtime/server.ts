@@ -1,0 +1,121 @@
+/**
+ * The standalone server of wsmachine/deno and wsmachine/bun: the same contract as
+ * wsmachine/node's WebSocketServer (events 'connection', 'handshake', 'clientError', `clients`,
+ * `close()` that closes every connection with 1001), over a runtime's listener that hands it one
+ * Transport per accepted connection. The core parses each HTTP upgrade request itself.
+ */
+import { MemoryBudget } from "../../codec/memory-budget.js";
+import { ConnectionState, ConnectionType } from "../../codec/constants.js";
+import { WSConnection } from "../connection.js";
+import type { Request } from "../../codec/events.js";
+import type { PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
+import { PerMessageDeflate } from "../extensions/permessage-deflate.js";
+import { Emitter } from "./emitter.js";
+import { WebSocketEndpoint, type EndpointOptions } from "./endpoint.js";
+import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions, type ConnectionLimits } from "./glue.js";
+import type { Runtime, Transport } from "./transport.js";
+
+export interface ServerOptions extends EndpointOptions, ConnectionLimits {
+  /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
+  subprotocols?: readonly string[];
+  /** Accept permessage-deflate (RFC 7692) when offered: true, or the parameters (default false). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Bytes all connections together may hold (default SERVER_DEFAULTS.maxBufferedBytes; see wsmachine/node). */
+  maxBufferedBytes?: number;
+  /** The memory budget the connections share (overrides `maxBufferedBytes`). */
+  memoryBudget?: MemoryBudget;
+}
+
+export interface WebSocketServerEvents {
+  connection: [endpoint: WebSocketEndpoint, request: Request];
+  handshake: [endpoint: WebSocketEndpoint];
+  clientError: [error: Error, endpoint: WebSocketEndpoint];
+  error: [error: Error];
+}
+
+/** Where a server listens, as the runtime reports it. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+/** A runtime's listening socket: accepts connections and hands each over as a Transport. */
+export interface Listener {
+  listen(port: number, hostname: string, accept: (transport: Transport) => void): Promise<ListenAddress>;
+  /** Stop accepting; connections already accepted go on. */
+  close(): void;
+}
+
+/** The default decision with the portable permessage-deflate engine. */
+export function acceptRequest(request: Request, options: Pick<ServerOptions, "subprotocols" | "perMessageDeflate"> = {}) {
+  return acceptWith(request, options, (parameters) => new PerMessageDeflate(parameters));
+}
+
+export class WebSocketServer extends Emitter<WebSocketServerEvents> {
+  /** The endpoints that completed the handshake and have not closed yet. */
+  readonly clients = new Set<WebSocketEndpoint>();
+  readonly memoryBudget: MemoryBudget;
+  private readonly endpoints = new Set<WebSocketEndpoint>();
+  private readonly options: ServerOptions;
+  private readonly listener: Listener;
+  private readonly runtime: Runtime;
+  private readonly scheme: "ws" | "wss";
+  private bound: ListenAddress | null = null;
+
+  constructor(listener: Listener, options: ServerOptions, runtime: Runtime, secure: boolean) {
+    super();
+    this.listener = listener;
+    this.options = options;
+    this.runtime = runtime;
+    this.scheme = secure ? "wss" : "ws";
+    this.memoryBudget = options.memoryBudget ?? new MemoryBudget(options.maxBufferedBytes ?? SERVER_DEFAULTS.maxBufferedBytes);
+  }
+
+  /** Start listening (default 127.0.0.1, port 0: the system picks one). */
+  async listen(port = 0, hostname = "127.0.0.1"): Promise<ListenAddress> {
+    this.bound = await this.listener.listen(port, hostname, (transport) => this.accept(transport));
+    return this.bound;
+  }
+
+  /** The URL clients connect to, e.g. ws://127.0.0.1:8080/ (once listening). */
+  get url(): string {
+    if (this.bound === null) throw new Error("the server is not listening: call listen() first");
+    const host = this.bound.hostname.includes(":") ? `[${this.bound.hostname}]` : this.bound.hostname;
+    return `${this.scheme}://${host}:${this.bound.port}/`;
+  }
+
+  /** Stop accepting, close every open connection with `code` (1001 by default), abort handshakes; resolves when all are closed. */
+  async close(code = 1001, reason?: string): Promise<void> {
+    this.listener.close();
+    const closed: Promise<unknown>[] = [];
+    for (const endpoint of this.endpoints) {
+      closed.push(endpoint.closed);
+      if (endpoint.state === ConnectionState.OPEN || endpoint.state === ConnectionState.REMOTE_CLOSING) endpoint.close(code, reason);
+      else if (endpoint.state === ConnectionState.CONNECTING) endpoint.terminate();
+    }
+    await Promise.all(closed);
+  }
+
+  private accept(transport: Transport): void {
+    const options = this.options;
+    const connection = new WSConnection(ConnectionType.SERVER, serverConnectionOptions(options, this.memoryBudget));
+    const endpointOptions = serverEndpointOptions<WebSocketEndpoint>(options, this.memoryBudget, (request) => acceptRequest(request, options));
+    const endpoint = new WebSocketEndpoint(transport, connection, endpointOptions, this.runtime);
+    this.endpoints.add(endpoint);
+    const onHandshakeError = (error: Error): void => {
+      if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
+    };
+    endpoint.on("error", onHandshakeError);
+    endpoint.once("open", () => {
+      endpoint.off("error", onHandshakeError);
+      this.clients.add(endpoint);
+      this.emit("connection", endpoint, endpoint.request!);
+    });
+    endpoint.once("close", () => {
+      endpoint.off("error", onHandshakeError);
+      this.endpoints.delete(endpoint);
+      this.clients.delete(endpoint);
+    });
+    this.emit("handshake", endpoint);
+  }
+}
