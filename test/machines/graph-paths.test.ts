@@ -355,7 +355,10 @@ interface Setup {
 /** `WSConnection` (or `Connection`): with its runner, or with an actor from the start. */
 function facade(setup: Setup, inspect?: (event: InspectionEvent) => void): Driver & { ws: WSConnection | Connection } {
   const options = inspect === undefined ? {} : { inspect };
-  const ws = setup.input.framesOnly !== undefined ? new Connection(setup.input.type, options) : new WSConnection(setup.input.type, options);
+  const ws =
+    setup.input.framesOnly !== undefined
+      ? new Connection(setup.input.type, { ...options, handshake: setup.input.handshake })
+      : new WSConnection(setup.input.type, options);
   return {
     ws,
     step(stimulus, made) {
@@ -478,6 +481,9 @@ describe("@xstate/graph paths through every transition of connectionMachine", ()
     { name: "server", input: { type: ConnectionType.SERVER } },
     { name: "frames-only client", input: { type: ConnectionType.CLIENT, framesOnly: {} } },
     { name: "frames-only server", input: { type: ConnectionType.SERVER, framesOnly: {} } },
+    // A stream accepted over HTTP/2 (RFC 8441): frames only, and the chart records the handshake.
+    { name: "RFC 8441 client", input: { type: ConnectionType.CLIENT, framesOnly: {}, handshake: "rfc8441" } },
+    { name: "RFC 8441 server", input: { type: ConnectionType.SERVER, framesOnly: {}, handshake: "rfc8441" } },
   ];
   const allTransitions = chartTransitions();
   const allStates = chartStates();
