@@ -45,6 +45,14 @@ export class NodeTransport implements Transport {
     return this.stream.write(bytes);
   }
 
+  cork(): void {
+    this.stream.cork();
+  }
+
+  uncork(): void {
+    this.stream.uncork();
+  }
+
   get bufferedAmount(): number {
     return this.stream.writableLength;
   }

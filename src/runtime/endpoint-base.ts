@@ -44,7 +44,6 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
   protected negotiatedExtensions: readonly Extension[] = [];
   protected receivedRequest: Request | null = null;
   private resolveClosed!: (info: CloseInfo) => void;
-  protected iterator: Generator<Event, void, undefined> | null = null;
   protected pumping = false;
   private lastState: ConnectionState;
 
@@ -213,6 +212,23 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
     const flushed = transport.write(bytes);
     if (!flushed && transport.bufferedAmount > this.highWaterMark) this.writeBlocked = true;
     return flushed;
+  }
+
+  /**
+   * Queue a frame given as parts (a header, then the caller's payload uncopied), as one budgeted
+   * write: the parts go out together (one writev where the transport corks).
+   */
+  protected writeParts(parts: readonly Uint8Array[]): boolean {
+    if (parts.length === 1) return this.write(parts[0]!);
+    const transport = this.transport;
+    transport.cork?.();
+    try {
+      let flushed = true;
+      for (const part of parts) flushed = this.write(part) && flushed;
+      return flushed;
+    } finally {
+      transport.uncork?.();
+    }
   }
 
   /** The transport's buffer emptied: nothing is queued beyond highWaterMark any more. */

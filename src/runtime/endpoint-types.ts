@@ -105,6 +105,12 @@ export const DISCARD_LIMIT = 16 * 1024;
 /** How long one pump may hand out events before it yields to the event loop. */
 export const SLICE_MILLISECONDS = 4;
 /**
+ * Binary payloads from this size on are sent by a server without a copy: the frame header and
+ * the caller's array are written as they are. Below it a copy into one frame costs less than a
+ * second write.
+ */
+export const UNCOPIED_PAYLOAD_MIN = 16 * 1024;
+/**
  * Bytes (received or inflated) the decoder works through per step for connections made by this
  * entry (ConnectionOptions.workQuantum): about a millisecond of inflating.
  */
