@@ -58,8 +58,9 @@ export class ProtocolCore {
 
   private readonly input = new HeldInput();
   private readonly outcome = new StepOutcome();
-  private readonly handshake: HandshakeReader;
-  private readonly sends: SendPreparation;
+  // The handshake's parts exist while needed: an idle open connection carries neither (M1).
+  private handshakeReader: HandshakeReader | null = null;
+  private sendPreparation: SendPreparation | null = null;
   private decoder: FrameDecoder | null = null;
   private encoder: FrameEncoder | null = null;
 
@@ -76,13 +77,21 @@ export class ProtocolCore {
     this.entropy = options.entropy;
     this.readsOutsideActor = options.readInputInActor === false;
     this.framesOnly = options.framesOnly !== undefined;
-    this.handshake = new HandshakeReader(this.input, this.record, this.outcome, this.maxHandshakeHeadSize);
-    this.sends = new SendPreparation(role, this.record, this.entropy, (event) => encodeClose(this.encoder, this.frameTrace, event));
     if (options.framesOnly !== undefined) {
       this.record.extensions = options.framesOnly.extensions ?? [];
       const trailing = options.framesOnly.trailingData;
       if (trailing !== undefined && trailing.length > 0) this.input.held.push(trailing);
     }
+  }
+
+  /** Reads the opening handshake; made on first use, dropped once the frame layer starts. */
+  private get handshake(): HandshakeReader {
+    return (this.handshakeReader ??= new HandshakeReader(this.input, this.record, this.outcome, this.maxHandshakeHeadSize));
+  }
+
+  /** Prepares lifecycle sends (handshake, rejection, close); made on first use. */
+  private get sends(): SendPreparation {
+    return (this.sendPreparation ??= new SendPreparation(this.role, this.record, this.entropy, (event) => encodeClose(this.encoder, this.frameTrace, event)));
   }
 
   // -- input --------------------------------------------------------------------------------
@@ -222,6 +231,10 @@ export class ProtocolCore {
     const held = this.input.held;
     for (const chunk of held) this.decoder.receiveBytes(chunk);
     held.length = 0;
+    // The opening handshake is over: its reader (and any parser it held) can go, and so can the
+    // send preparation (its accept was committed before OPEN's entry; a close makes a new one).
+    this.handshakeReader = null;
+    this.sendPreparation = null;
   }
 
   // -- persistence (./persistence.ts) -------------------------------------------------------
