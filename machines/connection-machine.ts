@@ -31,90 +31,26 @@
  * handler reports the LocalProtocolError), or caught and reported as `ws.error`.
  */
 import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type Snapshot, type SnapshotFrom, type StateValue } from "xstate";
-import { ConnectionState, ConnectionType } from "../codec/constants.js";
-import { LocalProtocolError, type ProtocolError } from "../codec/errors.js";
-import type { Event, RejectConnection, RejectData, WebSocketEvent } from "../codec/events.js";
-import { ProtocolCore, type InputPhase, type PeerEvent, type PersistedProtocolCore, type ProtocolCoreOptions } from "../codec/core/protocol-core.js";
+import { ConnectionType } from "../codec/constants.js";
+import type { Event, RejectConnection, RejectData } from "../codec/events.js";
+import { ProtocolCore } from "../codec/core/protocol-core.js";
+import { connectionActions, type ActionEffects, type ConnectionAction } from "./connection-actions.js";
+import {
+  ConnectionTag,
+  sendableName,
+  topLevelState,
+  type ConnectionMachineContext,
+  type ConnectionMachineEmitted,
+  type ConnectionMachineEvent,
+  type ConnectionMachineInput,
+  type InternalConnectionMachineInput,
+  type PersistedConnectionContext,
+  type SendableName,
+} from "./connection-types.js";
 
-/** The actor's input, for an app that embeds `connectionMachine` (see the README, "Embedding"). */
-export interface ConnectionMachineInput extends Omit<ProtocolCoreOptions, "readInputInActor"> {
-  /** Which side this endpoint plays. */
-  type: ConnectionType;
-  /** Also send `ws.event` / `ws.output` / `ws.error` to the parent actor (for invoked children). */
-  notifyParent?: boolean;
-  /** With `framesOnly`: the handshake another stack did was RFC 8441's (WebSockets over HTTP/2). */
-  handshake?: "rfc8441";
-}
-
-/**
- * The input `WSConnection` gives its actor: the public input plus two fields that only make
- * sense from inside the facade, kept out of the public type so embedders never see them.
- */
-export interface InternalConnectionMachineInput extends ConnectionMachineInput {
-  /** False: `WSConnection` reads input itself in `events()`, and the actions leave it alone. */
-  readInputInActor?: boolean;
-  /**
-   * `WSConnection` handing the state its runner reached to an actor. The snapshot given with
-   * this input holds this very core, which the actor then keeps rather than rebuilding it from
-   * a description.
-   */
-  adoptCore?: ProtocolCore;
-}
-
-export interface ConnectionMachineContext {
-  readonly role: ConnectionType;
-  /**
-   * Codec state: handshake parser, frame decoder/encoder, buffered input. Not serializable as
-   * such: `getPersistedSnapshot()` carries its `describe()` instead, and restoring rebuilds it.
-   */
-  readonly core: ProtocolCore;
-  readonly notifyParent: boolean;
-  /**
-   * Which opening handshake this connection took: RFC 6455's HTTP/1.1 upgrade (its own
-   * CONNECTING states), RFC 8441's extended CONNECT over HTTP/2 done by the HTTP/2 stack, or
-   * another done elsewhere (a proxy, …); the last two start OPEN, frames only.
-   */
-  readonly handshake: "http/1.1" | "rfc8441" | "external";
-  /** The close code received from the peer or produced locally for it (1005, 1006, a failure). */
-  readonly closeCode: number | null;
-  /** Why the peer's input was refused, once it was (RFC 6455 §7.1.7 "fail the connection"). */
-  readonly failure: string | null;
-}
-
-export type ConnectionMachineEvent =
-  | { type: "ws.receive"; data: Uint8Array | null }
-  | { type: "ws.send"; event: Event }
-  | PeerEvent;
-
-/**
- * What the actor emits (and, with `notifyParent`, sends to its parent). `ws.event` carries a
- * `WebSocketEvent`, so a parent typed with this union narrows `event.event.type` without a cast.
- */
-export type ConnectionMachineEmitted =
-  | { type: "ws.event"; event: WebSocketEvent }
-  | { type: "ws.output"; data: Uint8Array }
-  | { type: "ws.error"; error: ProtocolError };
-
-/** The names of the sendable events, for the `sends` guard. */
-type SendableName =
-  | "Request"
-  | "AcceptConnection"
-  | "RejectConnection"
-  | "RejectData"
-  | "Message"
-  | "Ping"
-  | "Pong"
-  | "CloseConnection";
-
-/**
- * Per-state facts that drivers read from the chart (state tags; `snapshot.hasTag(tag)` on an
- * actor, the compiled table in the runner and `WSConnection`):
- * - `parsesOnReceive`: the opening handshake, where input is parsed as it arrives (as
- *   wsproto), so a Request, a response or a handshake error comes out of `receiveData`;
- * - `encodesMessages`: messages, pings and pongs may be encoded without a lifecycle step (they
- *   never change the state), which is how `WSConnection` keeps them off the statechart.
- */
-export const ConnectionTag = Object.freeze({ parsesOnReceive: "parsesOnReceive", encodesMessages: "encodesMessages" } as const);
+// The statechart's vocabulary and actions live beside it; importers of the machine get them here too.
+export * from "./connection-types.js";
+export * from "./connection-actions.js";
 
 const PARSES_ON_RECEIVE = [ConnectionTag.parsesOnReceive];
 const ENCODES_MESSAGES = [ConnectionTag.encodesMessages];
@@ -137,85 +73,6 @@ const rejectionTransitions = [
   { guard: canSend("RejectConnection"), target: "#wsConnection.CLOSED", actions: "writePrepared" },
 ] as const;
 
-/** What an action may do besides reading the context: the actor and the runner each supply these. */
-export interface ActionEffects {
-  /** Hand `emitted` to the listeners (and to the parent actor, with `notifyParent`). */
-  emit(emitted: ConnectionMachineEmitted): void;
-  /** Raise a lifecycle event, taken before any further outside event (XState's `raise`). */
-  raise(event: PeerEvent): void;
-  /** Change the recorded close code or failure (XState's `assign`). */
-  assign(patch: Partial<Pick<ConnectionMachineContext, "closeCode" | "failure">>): void;
-  /** The top-level state the connection is in while the action runs. */
-  currentState(): ConnectionState;
-}
-
-export interface ActionArguments {
-  readonly context: ConnectionMachineContext;
-  readonly event: ConnectionMachineEvent;
-  readonly effects: ActionEffects;
-}
-
-export type ConnectionAction<Params = undefined> = (args: ActionArguments, params: Params) => void;
-
-/**
- * The statechart's actions, as plain functions. The actor runs them through `inActor` (XState's
- * `enqueueActions`); the runner (machines/connection-runner.ts) calls them directly.
- */
-export const connectionActions = {
-  /** Write the bytes `canSend` prepared for this event. */
-  writePrepared: ({ context, effects }) => {
-    effects.emit({ type: "ws.output", data: context.core.takePrepared() });
-  },
-  /** Encode and write a message, ping or pong; refuse it (state unchanged) if it is invalid. */
-  writeData: ({ context, event, effects }) => {
-    if (event.type !== "ws.send") return;
-    try {
-      effects.emit({ type: "ws.output", data: context.core.encodeData(event.event) });
-    } catch (error) {
-      if (!(error instanceof LocalProtocolError)) throw error;
-      effects.emit({ type: "ws.error", error });
-    }
-  },
-  /** Buffer received bytes (or EOF) and read as much as this phase reads. */
-  readInput: ({ context, event, effects }, params: { phase: InputPhase }) => {
-    if (event.type !== "ws.receive") return;
-    const error = context.core.receive(event.data);
-    if (error !== null) {
-      effects.emit({ type: "ws.error", error });
-      return;
-    }
-    drainInput(effects, context, params.phase);
-  },
-  /** Read what is already buffered, as the state just entered reads input. */
-  drain: ({ context, effects }, params: { phase: InputPhase }) => {
-    drainInput(effects, context, params.phase);
-  },
-  /** The frame layer starts: decoder and encoder with the negotiated extensions. */
-  openFrames: ({ context }) => {
-    context.core.openFrames();
-  },
-  /** Record what lifecycle-relevant thing the peer did, for inspection and persistence. */
-  recordPeerEvent: ({ context, event, effects }) => {
-    if (event.type === "peer.close") effects.assign({ closeCode: event.code });
-    else if (event.type === "peer.protocolError") effects.assign({ closeCode: event.code, failure: event.reason });
-    else if (event.type === "transport.eof") effects.assign({ closeCode: context.closeCode ?? 1006 });
-    else if (event.type === "peer.handshakeFailed") effects.assign({ failure: event.message });
-  },
-  /** No state accepts this `ws.send` (or its event is invalid): report, change nothing. */
-  refuseSend: ({ context, event, effects }) => {
-    if (event.type !== "ws.send") return;
-    effects.emit({ type: "ws.error", error: context.core.refusal(event.event, effects.currentState()) });
-  },
-} satisfies {
-  writePrepared: ConnectionAction;
-  writeData: ConnectionAction;
-  readInput: ConnectionAction<{ phase: InputPhase }>;
-  drain: ConnectionAction<{ phase: InputPhase }>;
-  openFrames: ConnectionAction;
-  recordPeerEvent: ConnectionAction;
-  refuseSend: ConnectionAction;
-};
-
 /** An action as the actor runs it: XState's effects (emit, sendParent, raise, assign) behind `ActionEffects`. */
 function inActor<Params>(action: ConnectionAction<Params>) {
   return enqueueActions<ConnectionMachineContext, ConnectionMachineEvent, Params, ConnectionMachineEvent, never, never, never, never, ConnectionMachineEmitted>(
@@ -234,10 +91,6 @@ function inActor<Params>(action: ConnectionAction<Params>) {
   );
 }
 
-/** The context as `getPersistedSnapshot()` carries it: the protocol core as plain data. */
-export interface PersistedConnectionContext extends Omit<ConnectionMachineContext, "core"> {
-  readonly core: PersistedProtocolCore;
-}
 
 export const connectionMachine = setup({
   types: {
@@ -532,48 +385,3 @@ export function acceptsSend(snapshot: ConnectionSnapshot, event: Event): boolean
   const transitions = connectionMachine.getTransitionData(snapshot, { type: "ws.send", event });
   return transitions.some((transition) => transition.source !== connectionMachine.root);
 }
-
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Hand out every event the buffered input yields in this phase. A lifecycle event (a close
- * frame, a failure, EOF, the end of the handshake) ends the loop: it is raised so the machine
- * moves, and the state it enters reads the rest of the input on entry, as that state reads
- * input (frames after an accepted handshake, nothing after a close). `WSConnection` reads input
- * itself (lazily, in `events()`), so for it `core.step` is never called from here.
- */
-function drainInput(effects: ActionEffects, context: ConnectionMachineContext, phase: InputPhase): void {
-  const core = context.core;
-  if (core.readsOutsideActor) return;
-  for (;;) {
-    const event = core.step(phase);
-    const transition = core.takeTransition();
-    const error = core.takeHandshakeError();
-    // The core yields only the classes of the WebSocketEvent union.
-    if (event !== null) effects.emit({ type: "ws.event", event: event as WebSocketEvent });
-    if (error !== null) effects.emit({ type: "ws.error", error });
-    if (transition !== null) {
-      effects.raise(transition);
-      return;
-    }
-    if (event === null) return;
-  }
-}
-
-function sendableName(event: Event): SendableName {
-  const type = event.type;
-  if (type === "TextMessage" || type === "BytesMessage") return "Message";
-  return type as SendableName;
-}
-
-/**
- * The top-level state — a `ConnectionState` such as "OPEN" — of a connection actor's snapshot
- * (`actor.getSnapshot()`) or of its `value`, whose sub-states (`{ CONNECTING: "awaitingRequest" }`)
- * an app rarely needs.
- */
-export function topLevelState(snapshotOrValue: { readonly value: StateValue } | StateValue): ConnectionState {
-  // A state value object is keyed by state names, which are upper case: never "value".
-  const value = (typeof snapshotOrValue === "object" && "value" in snapshotOrValue ? snapshotOrValue.value : snapshotOrValue) as StateValue;
-  return (typeof value === "string" ? value : Object.keys(value)[0]) as ConnectionState;
-}
-
