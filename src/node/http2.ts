@@ -18,7 +18,7 @@ import type { Extension } from "../../codec/extension.js";
 import { MemoryBudget } from "../../codec/memory-budget.js";
 import { buildExtendedConnectResponse, validateExtendedConnect } from "../../codec/handshake/http2.js";
 import type { Headers } from "../../codec/events.js";
-import { ConnectionState, ConnectionType } from "../../codec/constants.js";
+import { ConnectionType } from "../../codec/constants.js";
 import { Connection } from "../connection.js";
 import { RemoteProtocolError } from "../../codec/errors.js";
 import { AcceptConnection, RejectConnection, type Request } from "../../codec/events.js";
@@ -27,6 +27,7 @@ import { SERVER_DEFAULTS, serverConnectionOptions, serverEndpointOptions } from 
 import { DEFAULT_HANDSHAKE_TIMEOUT, isPromiseLike, toBytes } from "../runtime/endpoint-types.js";
 import { useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen, type HandshakeDecision } from "./endpoint.js";
+import { closeEndpoints } from "../runtime/served-endpoints.js";
 import { acceptRequest, headersFromRaw, upgrade, type ServerOptions, type WebSocketServerEvents } from "./server.js";
 
 /** How a request reached the server, for `handleRequest`. */
@@ -168,13 +169,7 @@ export class Http2WebSocketServer extends EventEmitter<Http2WebSocketServerEvent
   /** Close every WebSocket with `code` (1001 by default), then the HTTP/2 sessions and the listener. */
   async close(code = 1001, reason?: string): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const closed: Promise<unknown>[] = [];
-    for (const endpoint of this.endpoints) {
-      closed.push(endpoint.closed);
-      if (endpoint.state === ConnectionState.OPEN || endpoint.state === ConnectionState.REMOTE_CLOSING) endpoint.close(code, reason);
-      else endpoint.terminate();
-    }
-    await Promise.all(closed);
+    await closeEndpoints(this.endpoints, code, reason);
     for (const session of this.sessions) session.close();
     await serverClosed;
     this.emit("close");

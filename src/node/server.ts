@@ -9,7 +9,7 @@ import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import type { Headers } from "../../codec/events.js";
-import { ConnectionState, ConnectionType } from "../../codec/constants.js";
+import { ConnectionType } from "../../codec/constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { RemoteProtocolError } from "../../codec/errors.js";
 import { AcceptConnection, type Request } from "../../codec/events.js";
@@ -18,6 +18,7 @@ import { MemoryBudget } from "../../codec/memory-budget.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions } from "../runtime/glue.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
+import { closeEndpoints, trackEndpoint } from "../runtime/served-endpoints.js";
 
 export { SERVER_DEFAULTS } from "../runtime/glue.js";
 
@@ -62,10 +63,6 @@ export function headersFromRaw(rawHeaders: readonly string[]): Headers {
   return headers;
 }
 
-function connectionOptions(options: ServerOptions, memoryBudget: MemoryBudget): ConnectionOptions {
-  return serverConnectionOptions(options, memoryBudget);
-}
-
 function endpointOptions(options: ServerOptions, memoryBudget: MemoryBudget): EndpointOptions {
   return serverEndpointOptions<WebSocketEndpoint>(options, memoryBudget, (request) => acceptRequest(request, options));
 }
@@ -86,7 +83,7 @@ function endpointOptions(options: ServerOptions, memoryBudget: MemoryBudget): En
 export function upgrade(request: IncomingMessage, socket: Duplex, head: Uint8Array, options: ServerOptions = {}): Promise<WebSocketEndpoint> {
   useNodeAccelerations();
   const budget = options.memoryBudget ?? sharedUpgradeBudget();
-  const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(options, budget));
+  const connection = new WSConnection(ConnectionType.SERVER, serverConnectionOptions(options, budget));
   try {
     connection.initiateUpgradeConnection(headersFromRaw(request.rawHeaders), request.url ?? "/");
   } catch (error) {
@@ -190,34 +187,22 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    */
   async close(code = 1001, reason?: string): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const endpointsClosed: Promise<unknown>[] = [];
-    for (const endpoint of this.endpoints) {
-      endpointsClosed.push(endpoint.closed);
-      if (endpoint.state === ConnectionState.OPEN || endpoint.state === ConnectionState.REMOTE_CLOSING) endpoint.close(code, reason);
-      else if (endpoint.state === ConnectionState.CONNECTING) endpoint.terminate();
-    }
-    await Promise.all(endpointsClosed);
+    await closeEndpoints(this.endpoints, code, reason);
     await serverClosed;
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new WSConnection(ConnectionType.SERVER, connectionOptions(this.options, this.memoryBudget));
+    const connection = new WSConnection(ConnectionType.SERVER, serverConnectionOptions(this.options, this.memoryBudget));
     const endpoint = new WebSocketEndpoint(socket, connection, endpointOptions(this.options, this.memoryBudget));
-    this.endpoints.add(endpoint);
-    const onHandshakeError = (error: Error): void => {
-      if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
-    };
-    endpoint.on("error", onHandshakeError);
-    endpoint.once("open", () => {
-      endpoint.off("error", onHandshakeError);
-      this.clients.add(endpoint);
-      this.emit("connection", endpoint, endpoint.request!);
-    });
-    endpoint.once("close", () => {
-      endpoint.off("error", onHandshakeError);
-      this.endpoints.delete(endpoint);
-      this.clients.delete(endpoint);
-    });
+    trackEndpoint(
+      endpoint,
+      this.endpoints,
+      this.clients,
+      (error) => {
+        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
+      },
+      () => this.emit("connection", endpoint, endpoint.request!),
+    );
     this.emit("handshake", endpoint);
   }
 }

@@ -388,7 +388,7 @@ export function whenOpen<Endpoint extends OpenWatchable>(endpoint: Endpoint): Pr
 }
 
 /** What whenOpen needs of an endpoint: the three events, as both emitters spell them. */
-interface OpenWatchable {
+export interface OpenWatchable {
   on(name: "open" | "close", listener: () => void): unknown;
   on(name: "error", listener: (error: Error) => void): unknown;
   off(name: "open" | "close", listener: () => void): unknown;

@@ -5,7 +5,7 @@
  * Transport per accepted connection. The core parses each HTTP upgrade request itself.
  */
 import { MemoryBudget } from "../../codec/memory-budget.js";
-import { ConnectionState, ConnectionType } from "../../codec/constants.js";
+import { ConnectionType } from "../../codec/constants.js";
 import { WSConnection } from "../connection.js";
 import type { Request } from "../../codec/events.js";
 import type { PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
@@ -14,6 +14,7 @@ import { Emitter } from "./emitter.js";
 import { WebSocketEndpoint, type EndpointOptions } from "./endpoint.js";
 import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions, type ConnectionLimits } from "./glue.js";
 import type { Runtime, Transport } from "./transport.js";
+import { closeEndpoints, trackEndpoint } from "./served-endpoints.js";
 
 export interface ServerOptions extends EndpointOptions, ConnectionLimits {
   /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
@@ -87,13 +88,7 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
   /** Stop accepting, close every open connection with `code` (1001 by default), abort handshakes; resolves when all are closed. */
   async close(code = 1001, reason?: string): Promise<void> {
     this.listener.close();
-    const closed: Promise<unknown>[] = [];
-    for (const endpoint of this.endpoints) {
-      closed.push(endpoint.closed);
-      if (endpoint.state === ConnectionState.OPEN || endpoint.state === ConnectionState.REMOTE_CLOSING) endpoint.close(code, reason);
-      else if (endpoint.state === ConnectionState.CONNECTING) endpoint.terminate();
-    }
-    await Promise.all(closed);
+    await closeEndpoints(this.endpoints, code, reason);
   }
 
   private accept(transport: Transport): void {
@@ -101,21 +96,15 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
     const connection = new WSConnection(ConnectionType.SERVER, serverConnectionOptions(options, this.memoryBudget));
     const endpointOptions = serverEndpointOptions<WebSocketEndpoint>(options, this.memoryBudget, (request) => acceptRequest(request, options));
     const endpoint = new WebSocketEndpoint(transport, connection, endpointOptions, this.runtime);
-    this.endpoints.add(endpoint);
-    const onHandshakeError = (error: Error): void => {
-      if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
-    };
-    endpoint.on("error", onHandshakeError);
-    endpoint.once("open", () => {
-      endpoint.off("error", onHandshakeError);
-      this.clients.add(endpoint);
-      this.emit("connection", endpoint, endpoint.request!);
-    });
-    endpoint.once("close", () => {
-      endpoint.off("error", onHandshakeError);
-      this.endpoints.delete(endpoint);
-      this.clients.delete(endpoint);
-    });
+    trackEndpoint(
+      endpoint,
+      this.endpoints,
+      this.clients,
+      (error) => {
+        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
+      },
+      () => this.emit("connection", endpoint, endpoint.request!),
+    );
     this.emit("handshake", endpoint);
   }
 }
