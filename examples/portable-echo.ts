@@ -5,6 +5,7 @@
  */
 import { DEFAULT_MAX_MESSAGE_SIZE } from "../codec/constants.js";
 import { runEchoBattery, type BatteryConnect, type CheckResult } from "./echo-battery-core.js";
+import type { ServerOptions, WebSocketServer } from "../src/runtime/server.js";
 
 export interface EchoServerArgs {
   port: number;
@@ -32,6 +33,45 @@ export function parseEchoServerArgs(argv: readonly string[]): EchoServerArgs | s
     } else return `unknown option ${name} (options: --port N, --host H, --no-deflate, --max-message-size BYTES)`;
   }
   return args;
+}
+
+/** How a runtime starts a server, exits and hears signals: the rest of the echo server is the same. */
+export interface EchoServerRuntime {
+  createWebSocketServer(options: ServerOptions): WebSocketServer;
+  exit(code: number): void;
+  onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+}
+
+/**
+ * The echo server of `npm run echo-server` on a runtime's adapter: echo every message, print
+ * `listening ws://HOST:PORT/`, close gracefully (1001) and exit 0 on SIGINT or SIGTERM.
+ */
+export async function echoServerMain(argv: readonly string[], runtime: EchoServerRuntime): Promise<void> {
+  const args = parseEchoServerArgs(argv);
+  if (typeof args === "string") {
+    console.error(args);
+    runtime.exit(2);
+    return;
+  }
+  const server = runtime.createWebSocketServer({ perMessageDeflate: args.deflate, maxMessageSize: args.maxMessageSize });
+  server.on("connection", (endpoint) => {
+    endpoint.on("message", (data) => {
+      endpoint.send(data);
+    });
+    // A misbehaving client is its own problem: the endpoint already closed with the right code.
+    endpoint.on("error", () => {});
+  });
+  server.on("clientError", () => {});
+  await server.listen(args.port, args.host);
+  console.log(`listening ${server.url}`);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void server.close().then(() => runtime.exit(0));
+  };
+  runtime.onSignal("SIGINT", stop);
+  runtime.onSignal("SIGTERM", stop);
 }
 
 /** `<url> [--no-deflate] [--only-deflate]`: run the battery, print a line per check; resolves with the exit code. */
