@@ -12,10 +12,9 @@ import type * as tls from "node:tls";
 import { buildExtendedConnect, validateExtendedConnectResponse } from "../../codec/handshake/http2.js";
 import { ConnectionType } from "../../codec/constants.js";
 import { Connection } from "../connection.js";
-import { Request } from "../../codec/events.js";
-import { DEFAULT_HANDSHAKE_TIMEOUT, WORK_QUANTUM } from "../runtime/endpoint-types.js";
+import { DEFAULT_HANDSHAKE_TIMEOUT } from "../runtime/endpoint-types.js";
 import { ConnectionClosedError, HandshakeRejectedError, TimeoutError } from "../runtime/errors.js";
-import { parseWebSocketUrl } from "../runtime/glue.js";
+import { clientRequest, endpointConnectionOptions, parseWebSocketUrl } from "../runtime/glue.js";
 import type { ConnectOptions } from "./client.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen } from "./endpoint.js";
@@ -38,18 +37,7 @@ export interface Http2ConnectOptions extends Omit<ConnectOptions, "tls"> {
 export async function connectHttp2(url: string | URL, options: Http2ConnectOptions = {}): Promise<WebSocketEndpoint> {
   useNodeAccelerations();
   const target = parseWebSocketUrl(url);
-  const deflate = options.perMessageDeflate ?? true;
-  const headers = options.headers === undefined ? [] : Array.isArray(options.headers) ? options.headers : Object.entries(options.headers);
-  const sent = buildExtendedConnect(
-    new Request({
-      host: target.host,
-      target: target.target,
-      subprotocols: options.subprotocols ?? [],
-      extraHeaders: headers,
-      extensions: deflate === false ? [] : [nodePerMessageDeflate(deflate === true ? {} : deflate)],
-    }),
-    target.secure ? "https" : "http",
-  );
+  const sent = buildExtendedConnect(clientRequest(target, options, nodePerMessageDeflate), target.secure ? "https" : "http");
   const ownSession = options.session === undefined;
   const origin = `${target.secure ? "https" : "http"}://${target.host}`;
   const session =
@@ -76,13 +64,7 @@ export async function connectHttp2(url: string | URL, options: Http2ConnectOptio
     const answer = validateExtendedConnectResponse(response.status, response.headers, sent);
     if (!("subprotocol" in answer)) throw new HandshakeRejectedError(answer.statusCode, answer.headers, new Uint8Array(0));
     const connection = new Connection(ConnectionType.CLIENT, {
-      maxMessageSize: options.maxMessageSize,
-      maxFragments: options.maxFragments,
-      assembleMessages: true,
-      workQuantum: WORK_QUANTUM,
-      inspect: options.inspect,
-      frameTrace: options.frameTrace,
-      record: options.record,
+      ...endpointConnectionOptions(options),
       extensions: [...answer.extensions],
       handshake: "rfc8441",
     });

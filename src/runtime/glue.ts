@@ -46,20 +46,25 @@ export function acceptWith(request: Request, options: AcceptOptions, makeDeflate
   return new AcceptConnection({ subprotocol, extensions });
 }
 
-export function serverConnectionOptions(options: ConnectionLimits, memoryBudget: MemoryBudget): ConnectionOptions {
+/** The options of every connection an endpoint drives: the caller's limits, whole messages, bounded steps. */
+export function endpointConnectionOptions(options: ConnectionLimits): ConnectionOptions {
   return {
-    memoryBudget,
-    // Bounded steps, so that one connection's huge message does not hold up the others.
-    workQuantum: WORK_QUANTUM,
     maxMessageSize: options.maxMessageSize,
     maxFragments: options.maxFragments,
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
     // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
     assembleMessages: true,
+    // Bounded steps, so that one connection's huge message does not hold up the others.
+    workQuantum: WORK_QUANTUM,
     inspect: options.inspect,
     frameTrace: options.frameTrace,
     record: options.record,
   };
+}
+
+/** A server connection's options: as every endpoint's, drawing on the server's memory budget. */
+export function serverConnectionOptions(options: ConnectionLimits, memoryBudget: MemoryBudget): ConnectionOptions {
+  return { ...endpointConnectionOptions(options), memoryBudget };
 }
 
 /** A server endpoint's options: the server defaults for what the caller left unset. */
@@ -115,30 +120,22 @@ export interface ClientOffer extends ConnectionLimits {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
-/** A client connection that has sent its opening request (RFC 6455 §4.1): the request's bytes to write. */
-export function clientConnection(target: WebSocketTarget, options: ClientOffer, makeDeflate: DeflateFactory): { connection: WSConnection; requestBytes: Uint8Array } {
-  const connection = new WSConnection(ConnectionType.CLIENT, {
-    maxMessageSize: options.maxMessageSize,
-    maxFragments: options.maxFragments,
-    maxHandshakeHeadSize: options.maxHandshakeHeadSize,
-    // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
-    assembleMessages: true,
-    // Bounded steps: a huge or highly compressed message does not hold up the event loop.
-    workQuantum: WORK_QUANTUM,
-    inspect: options.inspect,
-    frameTrace: options.frameTrace,
-    record: options.record,
-  });
+/** The opening request a client sends to `target` with what it offers (RFC 6455 §4.1; RFC 8441 §4). */
+export function clientRequest(target: WebSocketTarget, options: ClientOffer, makeDeflate: DeflateFactory): Request {
   const deflate = options.perMessageDeflate ?? true;
   const headers = options.headers === undefined ? [] : Array.isArray(options.headers) ? (options.headers as Headers) : Object.entries(options.headers);
-  const requestBytes = connection.send(
-    new Request({
-      host: target.host,
-      target: target.target,
-      subprotocols: options.subprotocols ?? [],
-      extraHeaders: headers,
-      extensions: deflate === false ? [] : [makeDeflate(deflate === true ? {} : deflate)],
-    }),
-  );
+  return new Request({
+    host: target.host,
+    target: target.target,
+    subprotocols: options.subprotocols ?? [],
+    extraHeaders: headers,
+    extensions: deflate === false ? [] : [makeDeflate(deflate === true ? {} : deflate)],
+  });
+}
+
+/** A client connection that has sent its opening request (RFC 6455 §4.1): the request's bytes to write. */
+export function clientConnection(target: WebSocketTarget, options: ClientOffer, makeDeflate: DeflateFactory): { connection: WSConnection; requestBytes: Uint8Array } {
+  const connection = new WSConnection(ConnectionType.CLIENT, endpointConnectionOptions(options));
+  const requestBytes = connection.send(clientRequest(target, options, makeDeflate));
   return { connection, requestBytes };
 }
