@@ -183,7 +183,7 @@ export interface MessageFields<T> {
 
 /** A chunk of a data message; `messageFinished` marks its last chunk. */
 export class Message<T extends string | Uint8Array = string | Uint8Array> extends Event {
-  declare readonly type: "Message" | "TextMessage" | "BytesMessage";
+  declare readonly type: "Message" | "TextMessage" | "BytesMessage" | "TextBytesMessage";
   readonly data: T;
   readonly frameFinished: boolean;
   readonly messageFinished: boolean;
@@ -202,6 +202,18 @@ export class TextMessage extends Message<string> {
   declare readonly type: "TextMessage";
 }
 defineType(TextMessage, "TextMessage");
+
+/**
+ * A chunk of a text message (opcode 0x1) as its UTF-8 bytes: validated (RFC 6455 §8.1), not
+ * decoded. Received with the `textAs: "bytes"` option, for applications that forward or echo
+ * text (no string is made and encoded again); sent as a text frame, after the same validation
+ * (a LocalProtocolError for bytes that are not UTF-8). A code point may be split between the
+ * chunks of a message.
+ */
+export class TextBytesMessage extends Message<Uint8Array> {
+  declare readonly type: "TextBytesMessage";
+}
+defineType(TextBytesMessage, "TextBytesMessage");
 
 /** A chunk of a binary message (opcode 0x2). */
 export class BytesMessage extends Message<Uint8Array> {
@@ -255,7 +267,7 @@ defineType(Pong, "Pong");
  * Every event `events()` yields and the statechart's `ws.event` carries: a discriminated union
  * on `type`, so `switch (event.type) { case "TextMessage": event.data }` narrows to the class
  * (`instanceof` works as well). `Message` is only their common base: a received data message
- * is always a `TextMessage` or a `BytesMessage`.
+ * is always a `TextMessage` (a `TextBytesMessage` with `textAs: "bytes"`) or a `BytesMessage`.
  */
 export type WebSocketEvent =
   | Request
@@ -264,6 +276,7 @@ export type WebSocketEvent =
   | RejectData
   | CloseConnection
   | TextMessage
+  | TextBytesMessage
   | BytesMessage
   | Ping
   | Pong;

@@ -43,4 +43,9 @@ export interface FrameDecoderOptions {
    * Default Infinity: a call works until it has a frame or needs more bytes.
    */
   workQuantum?: number;
+  /**
+   * Hand out text payloads as their UTF-8 bytes, validated as they arrive (RFC 6455 §8.1: 1007
+   * at the first invalid byte) but never decoded into strings. Default false: strings.
+   */
+  textAsBytes?: boolean;
 }

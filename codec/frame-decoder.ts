@@ -13,6 +13,7 @@
  *   assembleMessages?: boolean; // one Frame per data message, its payload joined (default false)
  *   memory?: MemoryAccount;  // reserve what is kept for incomplete messages (1013 when refused)
  *   workQuantum?: number;    // most payload bytes one nextFrame() call works through (default Infinity)
+ *   textAsBytes?: boolean;   // text payloads as validated UTF-8 bytes, not strings (default false)
  * }
  * class FrameDecoder {
  *   constructor(options: FrameDecoderOptions);
@@ -56,6 +57,7 @@ import { parseClosePayload } from "./close.js";
 import { type ClosePayload, type Frame, Opcode, ParseFailed } from "./frame.js";
 import { isStandardMasker } from "./mask.js";
 import { decodeShortAsciiMasked, Utf8StreamDecoder } from "./utf8.js";
+import { Utf8Validator } from "./utf8-validation.js";
 import type { MemoryAccount } from "./memory-budget.js";
 import type { FrameDecoderOptions } from "./frame-decoder-options.js";
 import { MessageAssembly } from "./message-assembly.js";
@@ -130,6 +132,9 @@ export class FrameDecoder extends FrameHeaderReader {
 
   /** Created with the first text message: an idle connection holds no TextDecoder. */
   private utf8: Utf8StreamDecoder | null = null;
+  /** textAsBytes: text is validated (utf8Bytes) and handed out as bytes, never decoded. */
+  private readonly textAsBytes: boolean;
+  private utf8Bytes: Utf8Validator | null = null;
   /** Assembling: the message's data so far (binary pieces, or the text decoded so far). */
   private readonly assembly = new MessageAssembly();
 
@@ -145,6 +150,7 @@ export class FrameDecoder extends FrameHeaderReader {
     super(options);
     this.inlineUnmask = isStandardMasker(this.masker);
     this.assemble = options.assembleMessages === true;
+    this.textAsBytes = options.textAsBytes === true;
     this.wholeFrames = this.assemble && this.extensions === null;
     this.memory = options.memory ?? null;
     this.workQuantum = options.workQuantum ?? Infinity;
@@ -299,7 +305,7 @@ export class FrameDecoder extends FrameHeaderReader {
       if (contiguous >= remaining) {
         // Chat-sized text: a whole short final frame of ASCII within one chunk becomes its string
         // straight from the (masked) bytes — no subarray, no unmasking pass, no TextDecoder.
-        if (remaining <= SHORT_TEXT_MAX && this.messageOpcode === TEXT && this.fin && this.payloadRead === 0 && this.extensions === null && this.inlineUnmask && (this.utf8 === null || this.utf8.pendingBytes === 0)) {
+        if (remaining <= SHORT_TEXT_MAX && this.messageOpcode === TEXT && this.fin && this.payloadRead === 0 && this.extensions === null && this.inlineUnmask && !this.textAsBytes && (this.utf8 === null || this.utf8.pendingBytes === 0)) {
           const text = decodeShortAsciiMasked(chunk, start, remaining, this.masked ? this.maskKeyWord : 0);
           if (text !== null) {
             input.skip(remaining);
@@ -351,7 +357,8 @@ export class FrameDecoder extends FrameHeaderReader {
   }
 
   /** deliverData for text: `data` (from `piece`) decoded, and handed out or kept. */
-  private deliverText(piece: Uint8Array, data: Uint8Array, frameFinished: boolean, messageFinished: boolean): Frame | undefined {
+  private deliverText(piece: Uint8Array, data: Uint8Array, frameFinished: boolean, messageFinished: boolean): Frame | undefined | null {
+    if (this.textAsBytes) return this.deliverTextBytes(piece, data, frameFinished, messageFinished);
     const text = (this.utf8 ??= new Utf8StreamDecoder()).decode(data, messageFinished);
     if (this.assemble) {
       if (!messageFinished) {
@@ -370,6 +377,24 @@ export class FrameDecoder extends FrameHeaderReader {
     return new DecodedFrame(TEXT, text, frameFinished, messageFinished);
   }
 
+  /** deliverText with textAsBytes: `data` validated as it arrives, then handed out or kept as bytes. */
+  private deliverTextBytes(piece: Uint8Array, data: Uint8Array, frameFinished: boolean, messageFinished: boolean): Frame | undefined | null {
+    (this.utf8Bytes ??= new Utf8Validator()).checkPiece(data, messageFinished);
+    if (this.assemble) {
+      if (!messageFinished) {
+        if (data.length > 0) {
+          if (this.memory !== null) this.settleMemory(data.length + HELD_ARRAY_OVERHEAD);
+          this.assembly.addBytes(data);
+        }
+        this.workDone += piece.length + data.length;
+        return undefined;
+      }
+      return this.assembledFrame(this.assembly.finishBytes(data, this.workQuantum, TEXT));
+    }
+    if (data.length === 0 && !frameFinished) return undefined;
+    return new DecodedFrame(TEXT, data, frameFinished, messageFinished);
+  }
+
   /**
    * Assembling binary without extensions: a frame's payload is held until all of it is here
    * (one unmasking copy). Text is not held: its pieces are decoded as they arrive, so invalid
@@ -385,7 +410,7 @@ export class FrameDecoder extends FrameHeaderReader {
    * a quantum at a time when the join is larger than the work quantum (MessageAssembly).
    */
   private finishAssembledBytes(last: Uint8Array): Frame | null {
-    return this.assembledFrame(this.assembly.finishBytes(last, this.workQuantum));
+    return this.assembledFrame(this.assembly.finishBytes(last, this.workQuantum, BINARY));
   }
 
   /** Copy the next quantum of a join; the message's Frame once whole, else null (workPending). */
@@ -398,7 +423,7 @@ export class FrameDecoder extends FrameHeaderReader {
       this.stoppedForWork = true;
       return null;
     }
-    return new DecodedFrame(BINARY, bytes, true, true);
+    return new DecodedFrame(this.assembly.opcode as Opcode, bytes, true, true);
   }
 
   /**
@@ -409,7 +434,7 @@ export class FrameDecoder extends FrameHeaderReader {
   private applyExtensions(piece: Uint8Array, frameFinished: boolean): Uint8Array {
     const extensions = this.extensions!;
     // The text message's decoder: a failure is reported after the invalid UTF-8 before it.
-    const utf8 = this.messageOpcode === TEXT ? (this.utf8 ??= new Utf8StreamDecoder()) : null;
+    const utf8 = this.messageOpcode !== TEXT ? null : this.textAsBytes ? (this.utf8Bytes ??= new Utf8Validator()) : (this.utf8 ??= new Utf8StreamDecoder());
     const sizeBudget = this.maxMessageSize - this.messageSize;
     const room = this.assemble && this.memory !== null ? this.memory.available - HELD_ARRAY_OVERHEAD : Infinity;
     let data: Uint8Array;

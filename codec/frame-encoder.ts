@@ -16,6 +16,9 @@
  *   binary(data: Uint8Array, fin?: boolean): Uint8Array;
  *   textParts(data: string, fin?: boolean): Uint8Array[]; // [header, payload] for writev (server)
  *   binaryParts(data: Uint8Array, fin?: boolean): Uint8Array[];
+ *   textBytes(data: Uint8Array, fin?: boolean): Uint8Array;        // text given as UTF-8 bytes: validated, not re-encoded
+ *   textBytesParts(data: Uint8Array, fin?: boolean): Uint8Array[];
+ *   textRefusal(data: string | Uint8Array, fin: boolean): LocalProtocolError | null; // as refusal(TEXT), and the bytes' UTF-8
  *   ping(payload?: Uint8Array): Uint8Array;
  *   pong(payload?: Uint8Array): Uint8Array;
  *   close(code?: number, reason?: string): Uint8Array;    // no code: empty body
@@ -40,6 +43,7 @@ import { NO_RSV_BITS, Opcode, type RsvBits } from "./frame.js";
 import { allocateFilled } from "./bytes.js";
 import { fillRandomMaskKey, getMasker, type Masker } from "./mask.js";
 import { encodeUtf8, encodeUtf8Into, utf8ByteLength } from "./utf8.js";
+import { isUtf8, Utf8Validator } from "./utf8-validation.js";
 
 export interface FrameEncoderOptions {
   /** We are the client: every frame is masked with a fresh random key (RFC 6455 §5.3). */
@@ -143,6 +147,8 @@ export class FrameEncoder {
   private readonly randomMaskKey: (key: Uint8Array) => void;
   /** TEXT or BINARY while a fragmented outbound message is unfinished, else 0. */
   private messageOpcode = 0;
+  /** A text message sent as bytes in fragments: where its UTF-8 stands (made on first need). */
+  private outgoingText: Utf8Validator | null = null;
 
   constructor(options: FrameEncoderOptions) {
     this.client = options.client;
@@ -160,6 +166,7 @@ export class FrameEncoder {
   /** A frame of a text message: the whole message, or with `fin` false one fragment of it. */
   text(data: string, fin = true): Uint8Array {
     const opcode = this.wireOpcode(TEXT);
+    if (this.outgoingText?.splitCodePoint === true) throw splitCodePointLeft();
     let frame: Uint8Array;
     if (this.extensions !== null) {
       frame = this.dataFrame(opcode, encodeUtf8(data), fin);
@@ -179,9 +186,41 @@ export class FrameEncoder {
 
   /** As `text`, as separate header and payload chunks (see the module comment). */
   textParts(data: string, fin = true): Uint8Array[] {
+    if (this.messageOpcode === TEXT && this.outgoingText?.splitCodePoint === true) throw splitCodePointLeft();
     const parts = this.dataParts(this.wireOpcode(TEXT), encodeUtf8(data), fin);
     this.messageOpcode = fin ? 0 : TEXT;
     return parts;
+  }
+
+  /**
+   * A frame of a text message given as its UTF-8 bytes (a TextBytesMessage), sent as they are
+   * once validated (RFC 6455 §8.1); a code point may be split between fragments.
+   */
+  textBytes(data: Uint8Array, fin = true): Uint8Array {
+    const opcode = this.wireOpcode(TEXT);
+    this.checkTextBytes(data, fin);
+    const frame = this.dataFrame(opcode, data, fin);
+    this.messageOpcode = fin ? 0 : TEXT;
+    return frame;
+  }
+
+  /** As `textBytes`, without copying the payload for a server (see the module comment). */
+  textBytesParts(data: Uint8Array, fin = true): Uint8Array[] {
+    const opcode = this.wireOpcode(TEXT);
+    this.checkTextBytes(data, fin);
+    const parts = this.dataParts(opcode, data, fin);
+    this.messageOpcode = fin ? 0 : TEXT;
+    return parts;
+  }
+
+  /** As `refusal(TEXT)`, and whether `data` continues the message as valid UTF-8; changes nothing. */
+  textRefusal(data: string | Uint8Array, fin: boolean): LocalProtocolError | null {
+    const refusal = this.refusal(TEXT);
+    if (refusal !== null) return refusal;
+    const split = this.outgoingText !== null && this.outgoingText.splitCodePoint;
+    if (typeof data === "string") return split ? splitCodePointLeft() : null;
+    if (split || !fin || this.messageOpcode === TEXT) return (this.outgoingText ??= new Utf8Validator()).accepts(data, fin) ? null : notUtf8();
+    return isUtf8(data) ? null : notUtf8();
   }
 
   /** As `binary`, without copying the payload for a server (see the module comment). */
@@ -219,6 +258,16 @@ export class FrameEncoder {
     return new LocalProtocolError(
       `cannot send ${opcodeName(opcode)} data while a fragmented ${opcodeName(this.messageOpcode)} message is unfinished (RFC 6455 §5.4)`,
     );
+  }
+
+  /** Throws LocalProtocolError, changing nothing, unless `data` continues the text message as valid UTF-8. */
+  private checkTextBytes(data: Uint8Array, fin: boolean): void {
+    // A whole message in one frame, the usual case: no state to keep.
+    if (this.outgoingText === null && fin && this.messageOpcode === 0) {
+      if (!isUtf8(data)) throw notUtf8();
+      return;
+    }
+    if (!(this.outgoingText ??= new Utf8Validator()).check(data, fin)) throw notUtf8();
   }
 
   private wireOpcode(opcode: number): number {
@@ -333,4 +382,12 @@ export class FrameEncoder {
     for (; i < length; i++) frame[at + i] = text.charCodeAt(i) ^ key[i & 3]!;
     return frame;
   }
+}
+
+function notUtf8(): LocalProtocolError {
+  return new LocalProtocolError("TextBytesMessage data is not valid UTF-8: a text message must be (RFC 6455 §8.1); send it as a BytesMessage, or decode it first");
+}
+
+function splitCodePointLeft(): LocalProtocolError {
+  return new LocalProtocolError("the text message's last fragment ended inside a UTF-8 code point: finish it with a TextBytesMessage before sending text as a string (RFC 6455 §8.1)");
 }

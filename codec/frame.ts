@@ -66,7 +66,8 @@ export interface ClosePayload {
  * - `opcode` is the opcode of the *message* for data frames (TEXT or BINARY, also on
  *   continuation frames), or the control opcode.
  * - `payload` is a string for TEXT (UTF-8 validated and decoded; a code point split across
- *   chunks is carried to the next chunk), a `ClosePayload` for CLOSE, bytes otherwise.
+ *   chunks is carried to the next chunk) — with the decoder's `textAsBytes`, the validated bytes
+ *   (a code point may then be split between pieces) — a `ClosePayload` for CLOSE, bytes otherwise.
  * - Control frames are always delivered whole (they are at most 125 bytes).
  */
 export interface Frame {

@@ -9,22 +9,30 @@
  *   constructor(list: readonly Extension[], maxMessageSize: number);
  *   readonly list: readonly Extension[];
  *   // The piece's output; ParseFailed 1009 past `budget`. `utf8`: the text message's decoder, else null.
- *   apply(piece: Uint8Array, frameFinished: boolean, fin: boolean, budget: number, utf8: Utf8StreamDecoder | null): Uint8Array;
+ *   apply(piece: Uint8Array, frameFinished: boolean, fin: boolean, budget: number, utf8: TextPieceCheck | null): Uint8Array;
  * }
+ * interface TextPieceCheck { checkPiece(bytes: Uint8Array): void } // ParseFailed 1007 on invalid UTF-8
  * extensionFailure(error: unknown): ParseFailed; // a hook's own error, reported as 1011
  * messageTooBig(maxMessageSize: number): ParseFailed; // 1009
  * ```
  */
 import type { Extension } from "./extension.js";
 import { ParseFailed } from "./frame.js";
-import type { Utf8StreamDecoder } from "./utf8.js";
+
+/**
+ * A text message's UTF-8 check, piece by piece (a Utf8StreamDecoder, or a Utf8Validator with
+ * `textAs: "bytes"`): throws ParseFailed 1007 at the first invalid byte.
+ */
+export interface TextPieceCheck {
+  checkPiece(bytes: Uint8Array): void;
+}
 
 const EMPTY = new Uint8Array(0);
 
 export class InboundExtensions {
   /** The current piece's frame is its message's last, and the text message's decoder (else null). */
   private fin = false;
-  private utf8: Utf8StreamDecoder | null = null;
+  private utf8: TextPieceCheck | null = null;
 
   constructor(
     readonly list: readonly Extension[],
@@ -32,7 +40,7 @@ export class InboundExtensions {
   ) {}
 
   /** Runs a data piece through the inbound hooks; its output must stay within `budget`. */
-  apply(piece: Uint8Array, frameFinished: boolean, fin: boolean, budget: number, utf8: Utf8StreamDecoder | null): Uint8Array {
+  apply(piece: Uint8Array, frameFinished: boolean, fin: boolean, budget: number, utf8: TextPieceCheck | null): Uint8Array {
     this.fin = fin;
     this.utf8 = utf8;
     return this.applyWithin(piece, frameFinished, budget);
@@ -104,7 +112,7 @@ export class InboundExtensions {
     try {
       for (const bytes of pieces) {
         if (room <= 0) break;
-        utf8.decode(bytes.length > room ? bytes.subarray(0, room) : bytes, false);
+        utf8.checkPiece(bytes.length > room ? bytes.subarray(0, room) : bytes);
         room -= bytes.length;
       }
     } catch (invalid) {

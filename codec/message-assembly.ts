@@ -1,7 +1,8 @@
 /**
  * A data message being assembled by the frame decoder (`assembleMessages`, see
  * ./frame-decoder.ts): binary pieces kept until the last one and then joined, or the text
- * decoded so far; a large join is done a work quantum at a time.
+ * decoded so far (or, with the decoder's textAsBytes, text's validated bytes, kept as binary
+ * pieces are); a large join is done a work quantum at a time.
  *
  * ```ts
  * class MessageAssembly {
@@ -10,7 +11,8 @@
  *   addText(text: string): void;
  *   addBytes(data: Uint8Array): void;      // kept, not copied
  *   takeText(last: string): string;        // the whole text; starts over
- *   finishBytes(last: Uint8Array, workQuantum: number): Uint8Array | null; // null: joining
+ *   finishBytes(last: Uint8Array, workQuantum: number, opcode: number): Uint8Array | null; // null: joining
+ *   opcode: number;                        // the opcode given to finishBytes (text as bytes, or binary)
  *   continueJoin(workQuantum: number): Uint8Array | null; // null: stopped at workQuantum
  *   held(arrayOverhead: number): number;   // bytes held, arrayOverhead per kept array
  *   clear(): void;
@@ -36,6 +38,8 @@ export class MessageAssembly {
   text = "";
   /** A large message being joined a quantum at a time (finishBytes). */
   private join: Join | null = null;
+  /** The message's opcode, as finishBytes was told: what the joined bytes are. */
+  opcode = 0;
 
   get joining(): boolean {
     return this.join !== null;
@@ -63,7 +67,8 @@ export class MessageAssembly {
    * copying 64 MiB into fresh memory costs a few hundred milliseconds of page faults here.
    * Null when the join stopped at the quantum.
    */
-  finishBytes(last: Uint8Array, workQuantum: number): Uint8Array | null {
+  finishBytes(last: Uint8Array, workQuantum: number, opcode: number): Uint8Array | null {
+    this.opcode = opcode;
     const pieces = this.pieces;
     if (pieces === null || this.bytes + last.length <= workQuantum) return this.takeBytes(last);
     if (last.length > 0) pieces.push(last);

@@ -109,7 +109,7 @@ export function decodeShortAsciiMasked(bytes: Uint8Array, offset: number, length
   }
 }
 
-function invalidUtf8(what: string): ParseFailed {
+export function invalidUtf8(what: string): ParseFailed {
   return new ParseFailed(`${what} is not valid UTF-8 (RFC 6455 §8.1)`, 1007);
 }
 
@@ -166,6 +166,11 @@ export class Utf8StreamDecoder {
       this.trackHeldBytes(bytes);
     }
     return text;
+  }
+
+  /** Validates a piece, dropping its text (TextPieceCheck, for the extensions' failure ordering). */
+  checkPiece(bytes: Uint8Array): void {
+    this.decode(bytes, false);
   }
 
   /** Forgets any unfinished code point (the decoder is reused for the next message). */

@@ -81,7 +81,7 @@ export type SendableName =
 
 export function sendableName(event: Event): SendableName {
   const type = event.type;
-  if (type === "TextMessage" || type === "BytesMessage") return "Message";
+  if (type === "TextMessage" || type === "BytesMessage" || type === "TextBytesMessage") return "Message";
   return type as SendableName;
 }
 

@@ -27,6 +27,14 @@ export interface ConnectionOptions {
    * them afterwards. Holds up to `maxMessageSize` bytes per connection while a message arrives.
    */
   assembleMessages?: boolean;
+  /**
+   * How incoming text messages come: "string" (the default) as `TextMessage`, decoded from
+   * UTF-8; "bytes" as `TextBytesMessage`, their UTF-8 bytes validated as they arrive (1007 at
+   * the first invalid byte, RFC 6455 §8.1) but never decoded. For applications that forward,
+   * store or echo text: no string is built and encoded again (ws hands text over as a Buffer
+   * the same way). Send such bytes back as text with `TextBytesMessage`.
+   */
+  textAs?: "string" | "bytes";
   /** An XState inspection observer, passed to the actor (`createActor(machine, { inspect })`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /**

@@ -73,6 +73,7 @@ abstract class ConnectionEndpoint {
       maxFragments: options.maxFragments,
       maxHandshakeHeadSize: options.maxHandshakeHeadSize,
       assembleMessages: options.assembleMessages,
+      textAs: options.textAs,
       frameTrace: options.frameTrace,
       readInputInActor: false,
       restoreExtension: options.restoreExtension,

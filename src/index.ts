@@ -10,6 +10,7 @@ export {
   CloseConnection,
   Message,
   TextMessage,
+  TextBytesMessage,
   BytesMessage,
   Ping,
   Pong,
@@ -33,6 +34,7 @@ export type { Extension } from "../codec/extension.js";
 export type { RsvBits } from "../codec/frame.js";
 export type { Headers } from "../codec/events.js";
 export { MemoryBudget, MemoryAccount } from "../codec/memory-budget.js";
+export { isUtf8, setUtf8Validator } from "../codec/utf8-validation.js";
 export { replayTrace, type ReplayOptions, type ReplayResult, type ReplayStep } from "./trace/replay.js";
 export { traceLine, parseTrace, eventJson, type TraceLine, type EventJson, type BytesJson, type ExtensionJson, type LineOptions } from "./trace/json.js";
 export type { TraceEntry, TraceRecorder, TraceLimits, TraceError } from "./trace/entries.js";

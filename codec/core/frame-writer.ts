@@ -5,7 +5,7 @@
  */
 import { CloseReason } from "../constants.js";
 import { LocalProtocolError } from "../errors.js";
-import { BytesMessage, CloseConnection, eventName, Message, Ping, Pong, TextMessage, type Event } from "../events.js";
+import { BytesMessage, CloseConnection, eventName, Message, Ping, Pong, TextBytesMessage, TextMessage, type Event } from "../events.js";
 import type { FrameEncoder } from "../frame-encoder.js";
 import { Opcode } from "../frame.js";
 import { traceSent } from "./trace.js";
@@ -27,6 +27,7 @@ export function encodeDataParts(encoder: FrameEncoder | null, trace: FrameTrace 
   if (encoder !== null) {
     if (event instanceof BytesMessage) parts = encoder.binaryParts(event.data, event.messageFinished);
     else if (event instanceof TextMessage) parts = encoder.textParts(event.data, event.messageFinished);
+    else if (event instanceof TextBytesMessage) parts = encoder.textBytesParts(event.data, event.messageFinished);
     else if (event instanceof Message) {
       const data: unknown = event.data;
       if (typeof data === "string") parts = encoder.textParts(data, event.messageFinished);
@@ -61,9 +62,10 @@ export function encodeClose(encoder: FrameEncoder | null, trace: FrameTrace | nu
 export function dataRefusal(encoder: FrameEncoder | null, event: Event): LocalProtocolError | null {
   if (encoder === null) return new LocalProtocolError(`${eventName(event)} cannot be sent before the connection is open`);
   if (event instanceof Ping || event instanceof Pong) return encoder.refusal(event instanceof Ping ? Opcode.PING : Opcode.PONG, event.payload.length);
+  if (event instanceof TextBytesMessage) return encoder.textRefusal(event.data, event.messageFinished);
   if (event instanceof Message) {
     const data: unknown = event.data;
-    if (typeof data === "string") return encoder.refusal(Opcode.TEXT);
+    if (typeof data === "string") return encoder.textRefusal(data, event.messageFinished);
     if (data instanceof Uint8Array) return encoder.refusal(Opcode.BINARY);
   }
   return new LocalProtocolError(`${eventName(event)} is not a message, ping or pong`);
@@ -73,6 +75,7 @@ function encodeDataFrame(encoder: FrameEncoder | null, event: Event): Uint8Array
   if (encoder === null) throw new LocalProtocolError(`${eventName(event)} cannot be sent before the connection is open`);
   if (event instanceof TextMessage) return encoder.text(event.data, event.messageFinished);
   if (event instanceof BytesMessage) return encoder.binary(event.data, event.messageFinished);
+  if (event instanceof TextBytesMessage) return encoder.textBytes(event.data, event.messageFinished);
   if (event instanceof Ping) return encoder.ping(event.payload);
   if (event instanceof Pong) return encoder.pong(event.payload);
   if (event instanceof Message) {

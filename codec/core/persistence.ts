@@ -22,6 +22,7 @@ export function describeCore(core: ProtocolCore): PersistedProtocolCore {
     maxFragments: Number.isFinite(core.maxFragments) ? core.maxFragments : null,
     maxHandshakeHeadSize: core.maxHandshakeHeadSize ?? null,
     assembleMessages: core.assembleMessages,
+    textAs: core.textAs,
     framesOnly: core.framesOnly,
     readInputInActor: !core.readsOutsideActor,
     eofReceived: core.eof,

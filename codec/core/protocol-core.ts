@@ -16,7 +16,7 @@
  */
 import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../constants.js";
 import { LocalProtocolError, type RemoteProtocolError } from "../errors.js";
-import { BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage, type Event, type Headers, type Request } from "../events.js";
+import { BytesMessage, CloseConnection, Message, Ping, Pong, TextBytesMessage, TextMessage, type Event, type Headers, type Request } from "../events.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../frame.js";
 import { FrameDecoder } from "../frame-decoder.js";
 import { FrameEncoder } from "../frame-encoder.js";
@@ -49,6 +49,7 @@ export class ProtocolCore {
   readonly maxFragments: number;
   readonly maxHandshakeHeadSize: number | undefined;
   readonly assembleMessages: boolean;
+  readonly textAs: "string" | "bytes";
   /** What the opening handshake sent, received and settled (read by persistence). */
   readonly record = new HandshakeRecord();
   private readonly frameTrace: FrameTrace | null;
@@ -70,6 +71,7 @@ export class ProtocolCore {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.assembleMessages = options.assembleMessages === true;
+    this.textAs = options.textAs === "bytes" ? "bytes" : "string";
     this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
     this.frameTrace = options.frameTrace ?? null;
     this.memoryBudget = options.memoryBudget;
@@ -224,6 +226,7 @@ export class ProtocolCore {
       maxFragments: this.maxFragments,
       extensions: enabled,
       assembleMessages: this.assembleMessages,
+      textAsBytes: this.textAs === "bytes",
       memory: this.memoryBudget?.account(),
       workQuantum: this.workQuantum,
     });
@@ -281,6 +284,7 @@ export class ProtocolCore {
       maxFragments: persisted.maxFragments ?? Infinity,
       maxHandshakeHeadSize: persisted.maxHandshakeHeadSize ?? undefined,
       assembleMessages: persisted.assembleMessages === true,
+      textAs: persisted.textAs === "bytes" ? "bytes" : "string",
       frameTrace: options.frameTrace,
       readInputInActor: options.readInputInActor ?? persisted.readInputInActor,
       framesOnly: persisted.framesOnly ? {} : undefined,
@@ -348,7 +352,10 @@ function isData(event: Event): boolean {
 function frameEvent(frame: Frame, outcome: StepOutcome): Event | null {
   switch (frame.opcode) {
     case Opcode.TEXT:
-      return new TextMessage({ data: frame.payload as string, frameFinished: frame.frameFinished, messageFinished: frame.messageFinished });
+      if (typeof frame.payload !== "string") {
+        return new TextBytesMessage({ data: frame.payload as Uint8Array, frameFinished: frame.frameFinished, messageFinished: frame.messageFinished });
+      }
+      return new TextMessage({ data: frame.payload, frameFinished: frame.frameFinished, messageFinished: frame.messageFinished });
     case Opcode.BINARY:
       return new BytesMessage({ data: frame.payload as Uint8Array, frameFinished: frame.frameFinished, messageFinished: frame.messageFinished });
     case Opcode.PING:

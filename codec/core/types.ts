@@ -81,6 +81,11 @@ export interface ProtocolCoreOptions {
   maxHandshakeHeadSize?: number;
   /** Deliver each incoming data message whole, as one event (default false: piece by piece). */
   assembleMessages?: boolean;
+  /**
+   * How incoming text messages come: "string" (default), decoded, as `TextMessage`; "bytes",
+   * validated but not decoded, as `TextBytesMessage`.
+   */
+  textAs?: "string" | "bytes";
   /** Start in OPEN: the handshake was done by another stack (`Connection`). */
   framesOnly?: { extensions?: readonly Extension[]; trailingData?: Uint8Array };
   /**
@@ -124,6 +129,8 @@ export interface PersistedProtocolCore {
   readonly maxHandshakeHeadSize: number | null;
   /** Absent in descriptions made before the option existed: false. */
   readonly assembleMessages?: boolean;
+  /** Absent in descriptions made before the option existed: "string". */
+  readonly textAs?: "string" | "bytes";
   readonly framesOnly: boolean;
   readonly readInputInActor: boolean;
   readonly eofReceived: boolean;

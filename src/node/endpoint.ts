@@ -23,7 +23,7 @@ import type { Connection, WSConnection } from "../connection.js";
 import type { Request } from "../../codec/events.js";
 import { EndpointCore } from "../runtime/endpoint-core.js";
 import type * as Shared from "../runtime/endpoint-types.js";
-import type { CloseInfo, WebSocketEndpointEvents } from "../runtime/endpoint-types.js";
+import type { CloseInfo, SendOptions, WebSocketEndpointEvents } from "../runtime/endpoint-types.js";
 import { NodeTransport, nodeRuntime } from "./transport.js";
 
 export { whenOpen } from "../runtime/endpoint-core.js";
@@ -86,18 +86,21 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
    * frame is out, or the socket is gone), and also when it was queued but the socket's buffer
    * is over `highWaterMark` (wait for 'drain' before sending much more): `state` tells which.
    * Never throws because of the connection's state or the peer's timing; throws TypeError for
-   * data that is neither a string nor a Uint8Array.
+   * data that is neither a string nor a Uint8Array, and LocalProtocolError for bytes sent as
+   * text (`{ binary: false }`) that are not valid UTF-8. `options.binary` overrides the kind:
+   * `send(data, { binary: isBinary })` echoes what a 'message' listener got, text as text,
+   * even when it got text as bytes (`textAs: "bytes"`).
    */
-  send(data: string | Uint8Array): boolean {
-    return this.core.sendFragment(data, true);
+  send(data: string | Uint8Array, options?: SendOptions): boolean {
+    return this.core.sendFragment(data, true, options);
   }
 
   /**
    * Send one frame of a message; `final` false leaves the message open for more fragments of
    * the same kind (RFC 6455 §5.4). Control frames may be sent between fragments.
    */
-  sendFragment(data: string | Uint8Array, final: boolean): boolean {
-    return this.core.sendFragment(data, final);
+  sendFragment(data: string | Uint8Array, final: boolean, options?: SendOptions): boolean {
+    return this.core.sendFragment(data, final, options);
   }
 
   /** Send a ping (a string is sent as its UTF-8 bytes); false, doing nothing, when not open (see `send`). */

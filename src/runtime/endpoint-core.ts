@@ -54,6 +54,7 @@ import {
   RejectConnection,
   RejectData,
   Request,
+  TextBytesMessage,
   TextMessage,
   type Event,
 } from "../../codec/events.js";
@@ -68,6 +69,7 @@ import {
   type EndpointEmitter,
   type EndpointOptions,
   type Negotiated,
+  type SendOptions,
 } from "./endpoint-types.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
 import type { Runtime, Transport, TransportSink } from "./transport.js";
@@ -123,11 +125,14 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   // -- the public API (documented on each runtime's WebSocketEndpoint) --------------------------
 
-  sendFragment(data: string | Uint8Array, final: boolean): boolean {
+  sendFragment(data: string | Uint8Array, final: boolean, options?: SendOptions): boolean {
+    const binary = options?.binary;
     let event: Event;
-    if (typeof data === "string") event = new TextMessage({ data, messageFinished: final });
-    else if (data instanceof Uint8Array) event = new BytesMessage({ data, messageFinished: final });
-    else throw new TypeError(`send() takes a string or a Uint8Array, not ${typeof data}`);
+    if (typeof data === "string") {
+      event = binary === true ? new BytesMessage({ data: toBytes(data), messageFinished: final }) : new TextMessage({ data, messageFinished: final });
+    } else if (data instanceof Uint8Array) {
+      event = binary === false ? new TextBytesMessage({ data, messageFinished: final }) : new BytesMessage({ data, messageFinished: final });
+    } else throw new TypeError(`send() takes a string or a Uint8Array, not ${typeof data}`);
     if (!this.canSendData()) return false;
     if (typeof data !== "string" && data.length >= UNCOPIED_PAYLOAD_MIN && this.role === ConnectionType.SERVER) {
       // A server does not mask: the frame header and the caller's array go out as they are (one
@@ -306,7 +311,9 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   private handle(event: Event): void {
     if (event instanceof Message && event.messageFinished) this.messagesCompleted++;
-    if (event instanceof TextMessage) {
+    if (event instanceof TextBytesMessage) {
+      this.deliverBytes(event, false);
+    } else if (event instanceof TextMessage) {
       if (!event.messageFinished) this.textParts.push(event.data);
       else if (this.textParts.length === 0) this.deliver(event.data, false);
       else {
@@ -316,16 +323,7 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
         this.deliver(text, false);
       }
     } else if (event instanceof BytesMessage) {
-      if (!event.messageFinished) this.binaryParts.push(event.data);
-      else if (this.binaryParts.length === 0) this.deliver(event.data, true);
-      else {
-        // Connections made by this package assemble messages themselves (assembleMessages); one
-        // made by the caller may hand out pieces (concatBytes skips the zero fill on Node).
-        this.binaryParts.push(event.data);
-        const bytes = concatBytes(this.binaryParts);
-        this.binaryParts = [];
-        this.deliver(bytes, true);
-      }
+      this.deliverBytes(event, true);
     } else if (event instanceof Ping) {
       if (this.autoPong && this.connection.state === ConnectionState.OPEN) this.write(this.connection.send(event.response()), true);
       this.owner.emit("ping", event.payload);
@@ -339,6 +337,20 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
       this.opened(event.subprotocol, event.extensions);
     } else if (event instanceof RejectConnection || event instanceof RejectData) {
       this.onRejection(event);
+    }
+  }
+
+  /** A binary message, or text as bytes (`textAs: "bytes"`), delivered whole. */
+  private deliverBytes(event: Message<Uint8Array>, isBinary: boolean): void {
+    if (!event.messageFinished) this.binaryParts.push(event.data);
+    else if (this.binaryParts.length === 0) this.deliver(event.data, isBinary);
+    else {
+      // Connections made by this package assemble messages themselves (assembleMessages); one
+      // made by the caller may hand out pieces (concatBytes skips the zero fill on Node).
+      this.binaryParts.push(event.data);
+      const bytes = concatBytes(this.binaryParts);
+      this.binaryParts = [];
+      this.deliver(bytes, isBinary);
     }
   }
 

@@ -60,6 +60,18 @@ export interface EndpointOptions<Endpoint = unknown> {
   memoryBudget?: MemoryBudget;
 }
 
+/** How `send` and `sendFragment` frame the data. */
+export interface SendOptions {
+  /**
+   * Send as a binary message (true) or as a text message (false). Default: a string as text,
+   * bytes as binary. A string with `binary: true` is sent as its UTF-8 bytes; bytes with
+   * `binary: false` are sent as text when they are valid UTF-8 (RFC 6455 §8.1), else the call
+   * throws LocalProtocolError — which is how text received with `textAs: "bytes"` is echoed or
+   * forwarded without decoding it: `send(data, { binary: isBinary })`.
+   */
+  binary?: boolean;
+}
+
 /** How the connection ended, as the 'close' event and `closed` report it. */
 export interface CloseInfo {
   /** The peer's close code, 1005 when its close frame had none, 1006 when none arrived; a failure's own code. */

@@ -11,7 +11,7 @@ import type { Request } from "../../codec/events.js";
 import { Emitter } from "./emitter.js";
 import { EndpointCore } from "./endpoint-core.js";
 import type * as Shared from "./endpoint-types.js";
-import type { CloseInfo, WebSocketEndpointEvents } from "./endpoint-types.js";
+import type { CloseInfo, SendOptions, WebSocketEndpointEvents } from "./endpoint-types.js";
 import { portableRuntime, type Runtime, type Transport } from "./transport.js";
 
 /** Server: decides whether to accept a request; may be asynchronous (reading stops meanwhile). */
@@ -64,13 +64,13 @@ export class WebSocketEndpoint extends Emitter<WebSocketEndpointEvents> {
   }
 
   /** Send a whole message; false when not sent, or queued beyond highWaterMark (as wsmachine/node). */
-  send(data: string | Uint8Array): boolean {
-    return this.core.sendFragment(data, true);
+  send(data: string | Uint8Array, options?: SendOptions): boolean {
+    return this.core.sendFragment(data, true, options);
   }
 
   /** Send one frame of a message (RFC 6455 §5.4); as wsmachine/node. */
-  sendFragment(data: string | Uint8Array, final: boolean): boolean {
-    return this.core.sendFragment(data, final);
+  sendFragment(data: string | Uint8Array, final: boolean, options?: SendOptions): boolean {
+    return this.core.sendFragment(data, final, options);
   }
 
   /** Send a ping; false, doing nothing, when not open. */

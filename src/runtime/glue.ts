@@ -26,7 +26,7 @@ export const SERVER_DEFAULTS = Object.freeze({
 });
 
 /** The connection limits a server or client passes through to its `WSConnection`s. */
-export type ConnectionLimits = Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace" | "record">;
+export type ConnectionLimits = Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "textAs" | "inspect" | "frameTrace" | "record">;
 
 /** A PerMessageDeflate as the runtime makes it best (node:zlib on Node, the portable engine elsewhere). */
 export type DeflateFactory = (options: PerMessageDeflateOptions) => PerMessageDeflate;
@@ -54,6 +54,7 @@ export function endpointConnectionOptions(options: ConnectionLimits): Connection
     maxHandshakeHeadSize: options.maxHandshakeHeadSize,
     // The endpoint emits whole messages: let the decoder join them (one unmasking copy).
     assembleMessages: true,
+    textAs: options.textAs,
     // Bounded steps, so that one connection's huge message does not hold up the others.
     workQuantum: WORK_QUANTUM,
     inspect: options.inspect,

@@ -6,7 +6,7 @@
  */
 import type { Extension } from "../../codec/extension.js";
 import type { Headers } from "../../codec/events.js";
-import { AcceptConnection, BytesMessage, CloseConnection, Event, Message, Ping, Pong, RejectConnection, RejectData, Request, TextMessage } from "../../codec/events.js";
+import { AcceptConnection, BytesMessage, CloseConnection, Event, Message, Ping, Pong, RejectConnection, RejectData, Request, TextBytesMessage, TextMessage } from "../../codec/events.js";
 import type { TraceEntry, TraceError, TraceLimits } from "./entries.js";
 import type { ConnectionType } from "../../codec/constants.js";
 
@@ -23,7 +23,7 @@ export type EventJson =
   | { readonly type: "RejectConnection"; readonly statusCode: number; readonly headers: Headers; readonly hasBody: boolean }
   | { readonly type: "RejectData"; readonly data: BytesJson; readonly bodyFinished: boolean }
   | { readonly type: "CloseConnection"; readonly code: number; readonly reason: string | null }
-  | { readonly type: "TextMessage" | "BytesMessage" | "Message"; readonly text: boolean; readonly data: BytesJson; readonly frameFinished: boolean; readonly messageFinished: boolean }
+  | { readonly type: "TextMessage" | "BytesMessage" | "TextBytesMessage" | "Message"; readonly text: boolean; readonly data: BytesJson; readonly frameFinished: boolean; readonly messageFinished: boolean }
   | { readonly type: "Ping" | "Pong"; readonly payload: BytesJson };
 
 interface Stamp {
@@ -196,6 +196,7 @@ export function eventFromJson(json: EventJson, extension: (name: string, offer: 
         return json.type === "Message" ? new Message({ data: json.data, ...fields }) : new TextMessage({ data: json.data, ...fields });
       }
       const data = bytesOf(json.data, "a binary message");
+      if (json.type === "TextBytesMessage") return new TextBytesMessage({ data, ...fields });
       return json.type === "Message" ? new Message({ data, ...fields }) : new BytesMessage({ data, ...fields });
     }
   }

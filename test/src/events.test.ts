@@ -35,6 +35,8 @@ function summarize(event: WebSocketEvent): string {
       return `text ${event.data.toUpperCase()}`;
     case "BytesMessage":
       return `bytes ${event.data.byteLength}`;
+    case "TextBytesMessage":
+      return `text bytes ${event.data.byteLength}`;
     case "Ping":
     case "Pong":
       return `${event.type} ${event.payload.length}`;
