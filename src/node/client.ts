@@ -10,7 +10,7 @@ import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js
 
 export interface ConnectOptions
   extends Omit<EndpointOptions, "handleRequest">,
-    Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace" | "record"> {
+    Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "textAs" | "inspect" | "frameTrace" | "record"> {
   /** Subprotocols to offer (Sec-WebSocket-Protocol), in order of preference. */
   subprotocols?: readonly string[];
   /** Extra request headers (Origin, Authorization, cookies, …). */

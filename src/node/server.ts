@@ -30,7 +30,7 @@ function sharedUpgradeBudget(): MemoryBudget {
 }
 
 /** What a server needs to know to accept connections. */
-export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "inspect" | "frameTrace" | "record"> {
+export interface ServerOptions extends EndpointOptions, Pick<ConnectionOptions, "maxMessageSize" | "maxFragments" | "maxHandshakeHeadSize" | "textAs" | "inspect" | "frameTrace" | "record"> {
   /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
   subprotocols?: readonly string[];
   /**
