@@ -70,13 +70,15 @@ function selfSignedCertificate(): { key: string; cert: string } {
 }
 
 const echo = (endpoint: WebSocketEndpoint): void => {
-  endpoint.on("message", (data) => {
-    endpoint.send(data);
+  // Text arrives as its validated UTF-8 bytes (textAs: "bytes") and goes back as text: an echo
+  // never needs the string, so none is made.
+  endpoint.on("message", (data, isBinary) => {
+    endpoint.send(data, { binary: isBinary });
   });
   // A misbehaving client is its own problem: the endpoint already closed with the right code.
   endpoint.on("error", () => {});
 };
-const options = { perMessageDeflate: !values["no-deflate"], maxMessageSize };
+const options = { perMessageDeflate: !values["no-deflate"], maxMessageSize, textAs: "bytes" as const };
 const server =
   values.h2c || values.tls
     ? createHttp2WebSocketServer({ ...options, tls: values.tls ? selfSignedCertificate() : undefined }, echo)

@@ -53,10 +53,11 @@ export async function echoServerMain(argv: readonly string[], runtime: EchoServe
     runtime.exit(2);
     return;
   }
-  const server = runtime.createWebSocketServer({ perMessageDeflate: args.deflate, maxMessageSize: args.maxMessageSize });
+  // Text as validated bytes, sent back as text: an echo never needs the string.
+  const server = runtime.createWebSocketServer({ perMessageDeflate: args.deflate, maxMessageSize: args.maxMessageSize, textAs: "bytes" });
   server.on("connection", (endpoint) => {
-    endpoint.on("message", (data) => {
-      endpoint.send(data);
+    endpoint.on("message", (data, isBinary) => {
+      endpoint.send(data, { binary: isBinary });
     });
     // A misbehaving client is its own problem: the endpoint already closed with the right code.
     endpoint.on("error", () => {});
