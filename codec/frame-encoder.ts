@@ -338,7 +338,8 @@ export class FrameEncoder {
     const length = utf8ByteLength(text);
     const masked = this.client;
     const at = headerLength(length, masked);
-    const frame = new Uint8Array(at + length);
+    // Every byte is written below (the header, then exactly `length` bytes of text).
+    const frame = allocateFilled(at + length);
     let key: Uint8Array | null = null;
     if (masked) {
       key = KEY_SCRATCH;
