@@ -341,17 +341,7 @@ export class FrameDecoder extends FrameHeaderReader {
       if (messageFinished) this.messageOpcode = 0;
     }
     if (messageOpcode === TEXT) return this.deliverText(piece, data, frameFinished, messageFinished);
-    if (this.assemble) {
-      if (!messageFinished) {
-        if (data.length > 0) {
-          if (this.memory !== null) this.settleMemory(data.length + HELD_ARRAY_OVERHEAD);
-          this.assembly.addBytes(data);
-        }
-        this.workDone += piece.length + data.length;
-        return undefined;
-      }
-      return this.finishAssembledBytes(data);
-    }
+    if (this.assemble) return this.assembleBytes(piece, data, messageFinished, BINARY);
     if (data.length === 0 && !frameFinished) return undefined;
     return new DecodedFrame(BINARY, data, frameFinished, messageFinished);
   }
@@ -380,17 +370,7 @@ export class FrameDecoder extends FrameHeaderReader {
   /** deliverText with textAsBytes: `data` validated as it arrives, then handed out or kept as bytes. */
   private deliverTextBytes(piece: Uint8Array, data: Uint8Array, frameFinished: boolean, messageFinished: boolean): Frame | undefined | null {
     (this.utf8Bytes ??= new Utf8Validator()).checkPiece(data, messageFinished);
-    if (this.assemble) {
-      if (!messageFinished) {
-        if (data.length > 0) {
-          if (this.memory !== null) this.settleMemory(data.length + HELD_ARRAY_OVERHEAD);
-          this.assembly.addBytes(data);
-        }
-        this.workDone += piece.length + data.length;
-        return undefined;
-      }
-      return this.assembledFrame(this.assembly.finishBytes(data, this.workQuantum, TEXT));
-    }
+    if (this.assemble) return this.assembleBytes(piece, data, messageFinished, TEXT);
     if (data.length === 0 && !frameFinished) return undefined;
     return new DecodedFrame(TEXT, data, frameFinished, messageFinished);
   }
@@ -406,11 +386,19 @@ export class FrameDecoder extends FrameHeaderReader {
   }
 
   /**
-   * The last piece of an assembled binary message is here: join the pieces into one array,
-   * a quantum at a time when the join is larger than the work quantum (MessageAssembly).
+   * Assembling a message of bytes (binary, or text as bytes): keep `data` (from `piece`) while
+   * the message is unfinished; at its last piece join the pieces into one array, a quantum at
+   * a time when the join is larger than the work quantum (MessageAssembly).
    */
-  private finishAssembledBytes(last: Uint8Array): Frame | null {
-    return this.assembledFrame(this.assembly.finishBytes(last, this.workQuantum, BINARY));
+  private assembleBytes(piece: Uint8Array, data: Uint8Array, messageFinished: boolean, opcode: Opcode): Frame | null | undefined {
+    if (messageFinished) return this.assembledFrame(this.assembly.finishBytes(data, this.workQuantum, opcode));
+    if (data.length > 0) {
+      // Reserved before it is kept: many fragments may complete within one call.
+      if (this.memory !== null) this.settleMemory(data.length + HELD_ARRAY_OVERHEAD);
+      this.assembly.addBytes(data);
+    }
+    this.workDone += piece.length + data.length;
+    return undefined;
   }
 
   /** Copy the next quantum of a join; the message's Frame once whole, else null (workPending). */
