@@ -11,7 +11,7 @@
  * `process.memoryUsage()` printed at the end.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,8 @@ import { createWebSocketServer } from "../../src/node/index.js";
 
 const contender = process.argv[2] ?? "wsmachine";
 const connections = Number(process.argv[3] ?? 2000);
+/** `--holders`: plain objects, arrays and strings per what holds them. */
+const byHolder = process.argv.includes("--holders");
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with node --expose-gc");
 
@@ -109,6 +111,42 @@ function census(): Map<string, Row> {
       if (toName === "(object properties)" || toName === "(object elements)") owners.set(to, owner);
     }
   }
+  // Plain objects, arrays and strings are told apart by what holds them (the first holder seen).
+  const holders = new Map<number, string>();
+  const edgeTypeAt = snapshot.snapshot.meta.edge_fields.indexOf("type");
+  const edgeTypes = (snapshot.snapshot.meta as unknown as { edge_types: [string[]] }).edge_types[0];
+  edge = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += width) {
+    const holder = snapshot.strings[snapshot.nodes[i + nameAt]!]!;
+    for (let e = 0; e < snapshot.nodes[i + edgeCountAt]!; e++, edge += edgeWidth) {
+      const kind = edgeTypes[snapshot.edges[edge + edgeTypeAt]!];
+      if (kind === "weak") continue;
+      const to = snapshot.edges[edge + toAt]!;
+      if (holders.has(to)) continue;
+      const label = kind === "element" || kind === "hidden" ? `[${snapshot.edges[edge + nameEdgeAt]}]` : `.${snapshot.strings[snapshot.edges[edge + nameEdgeAt]!]}`;
+      holders.set(to, `${holder.slice(0, 40)}${kind === "element" ? "[]" : label}`);
+    }
+  }
+  if (process.argv.includes("--large")) {
+    // Where the largest objects hang: each one's chain of first holders.
+    const holderIndex = new Map<number, number>();
+    edge = 0;
+    for (let i = 0; i < snapshot.nodes.length; i += width) {
+      for (let e = 0; e < snapshot.nodes[i + edgeCountAt]!; e++, edge += edgeWidth) {
+        if (edgeTypes[snapshot.edges[edge + edgeTypeAt]!] === "weak") continue;
+        const to = snapshot.edges[edge + toAt]!;
+        if (!holderIndex.has(to)) holderIndex.set(to, i);
+      }
+    }
+    for (let i = 0; i < snapshot.nodes.length; i += width) {
+      if (snapshot.nodes[i + sizeAt]! < 200_000) continue;
+      const chain: string[] = [];
+      for (let at: number | undefined = i, depth = 0; at !== undefined && depth < 8; at = holderIndex.get(at), depth++) {
+        chain.push(`${types[snapshot.nodes[at + typeAt]!]}:${snapshot.strings[snapshot.nodes[at + nameAt]!]!.slice(0, 50)}`);
+      }
+      console.log(`${snapshot.nodes[i + sizeAt]} bytes: ${chain.join(" <- ")}`);
+    }
+  }
   const rows = new Map<string, Row>();
   for (let i = 0; i < snapshot.nodes.length; i += width) {
     const type = types[snapshot.nodes[i + typeAt]!]!;
@@ -116,8 +154,9 @@ function census(): Map<string, Row> {
     const owner = owners.get(i);
     if (owner !== undefined) name = `${name} of ${owner}`;
     if (type === "closure") name += where.get(i) ?? "";
-    // Strings are keyed by kind, not content; closures and objects by their name.
     if (type === "string" || type === "concatenated string" || type === "sliced string" || type === "number") name = "";
+    // Strings are keyed by kind, not content; closures and objects by their name.
+    if (byHolder && (name === "Object" || name === "Array" || type.endsWith("string") || name === "")) name += ` in ${holders.get(i) ?? "?"}`;
     if (name.length > 60) name = `${name.slice(0, 57)}...`;
     const key = `${type}:${name}`;
     const row = rows.get(key) ?? { count: 0, size: 0 };
@@ -129,7 +168,9 @@ function census(): Map<string, Row> {
 }
 
 const port = await startServer();
-const before = census();
+// Kept on disk while the second snapshot is taken: in the heap it would be counted as growth.
+const beforeFile = join(tmpdir(), `census-before-${process.pid}.json`);
+writeFileSync(beforeFile, JSON.stringify([...census()]));
 const memoryBefore = process.memoryUsage();
 const load = spawn("node", ["--import", "tsx", "bench/e2e/load.ts", JSON.stringify({ kind: "idle", port, connections })], { stdio: ["pipe", "pipe", "inherit"] });
 await new Promise<void>((resolve) => {
@@ -140,6 +181,8 @@ await new Promise<void>((resolve) => {
 // Let the endpoints finish opening (the deferred turn after 'open').
 await new Promise((resolve) => setTimeout(resolve, 500));
 const after = census();
+const before = new Map<string, Row>(JSON.parse(readFileSync(beforeFile, "utf8")) as Array<[string, Row]>);
+rmSync(beforeFile);
 const memoryAfter = process.memoryUsage();
 load.stdin.write("close\n");
 

@@ -27,8 +27,6 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
   readonly connection: WSConnection | Connection;
   readonly transport: Transport;
   readonly role: ConnectionType;
-  /** Resolves (never rejects) when the 'close' event is emitted. */
-  readonly closed: Promise<CloseInfo>;
   /** The object users hold: events are emitted on it, listeners called with it as `this`. */
   protected readonly owner: Owner;
   protected readonly runtime: Runtime;
@@ -43,7 +41,13 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
   protected negotiatedProtocol: string | null = null;
   protected negotiatedExtensions: readonly Extension[] = [];
   protected receivedRequest: Request | null = null;
-  private resolveClosed!: (info: CloseInfo) => void;
+  /**
+   * `closed` and its resolver, made when first asked for (most connections never are: an idle
+   * one would hold a promise and a resolving function for nothing), or how it ended.
+   */
+  private closedPromise: Promise<CloseInfo> | null = null;
+  private resolveClosed: ((info: CloseInfo) => void) | null = null;
+  private closeInfo: CloseInfo | null = null;
   protected pumping = false;
   private lastState: ConnectionState;
 
@@ -102,9 +106,15 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
     };
     this.outputAccount = options.memoryBudget?.account() ?? null;
     this.lastState = connection.state;
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
+  }
+
+  /** Resolves (never rejects) when the 'close' event is emitted. */
+  get closed(): Promise<CloseInfo> {
+    if (this.closedPromise === null) {
+      const info = this.closeInfo;
+      this.closedPromise = info !== null ? Promise.resolve(info) : new Promise((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
   }
 
   /** Hand out the connection's events (endpoint-core.ts). */
@@ -186,8 +196,10 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
       wasClean: this.closeFrameSent && this.closeFrameReceived && !this.failed,
     };
     this.outputAccount?.releaseAll();
+    this.closeInfo = info;
     this.owner.emit("close", info.code, info.reason, info.wasClean);
-    this.resolveClosed(info);
+    this.resolveClosed?.(info);
+    this.resolveClosed = null;
   }
 
   /**

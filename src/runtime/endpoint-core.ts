@@ -70,7 +70,8 @@ import {
   type Negotiated,
 } from "./endpoint-types.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
-import type { Runtime, Transport, TransportSink } from "./transport.js";
+import { EndpointSink } from "./endpoint-sink.js";
+import type { Runtime, Transport } from "./transport.js";
 
 type MessageListener = (data: string | Uint8Array, isBinary: boolean) => unknown;
 
@@ -94,8 +95,7 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
       }, handshakeTimeout);
       runtime.unrefTimer(this.handshakeTimer);
     }
-    const sink: TransportSink = { data: this.onData, end: this.onEnd, close: this.onTransportClose, error: this.onTransportError, drain: () => this.drained() };
-    transport.start(sink);
+    transport.start(new EndpointSink(this));
     // Read what the connection already holds (a request passed to initiateUpgradeConnection, the
     // bytes after it) once the creator has attached its listeners.
     if (negotiated === undefined) {
@@ -198,7 +198,8 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   // -- transport events -------------------------------------------------------------------------
 
-  private readonly onData = (chunk: Uint8Array): void => {
+  /** Bytes from the peer (EndpointSink). */
+  transportData(chunk: Uint8Array): void {
     // After the end, the peer's bytes mean nothing (RFC 6455 §7.1.1: nothing after the close),
     // and once reading stopped, what the transport still read before pausing is dropped.
     if (this.readingStopped || this.connection.state === ConnectionState.CLOSED) return;
@@ -214,25 +215,33 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
     this.noteState();
     this.pump();
     this.watchdog?.activity();
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  /** The peer ended its side (EndpointSink). */
+  transportEnd(): void {
     this.feedEof();
     this.pump();
-  };
+  }
 
-  private readonly onTransportClose = (): void => {
+  /** The transport closed (EndpointSink). */
+  transportClose(): void {
     this.transportClosed = true;
     this.writeBlocked = false; // nothing will drain any more
     this.clearTimers();
     this.feedEof();
     this.pump();
-  };
+  }
 
-  private readonly onTransportError = (error: Error): void => {
+  /** A transport error (EndpointSink). */
+  transportError(error: Error): void {
     // 'close' follows; the error is only news.
     this.reportError(error);
-  };
+  }
+
+  /** The transport's buffer emptied (EndpointSink). */
+  transportDrain(): void {
+    this.drained();
+  }
 
   // -- reading ----------------------------------------------------------------------------------
 
