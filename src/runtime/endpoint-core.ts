@@ -76,11 +76,10 @@ import type { Runtime, Transport } from "./transport.js";
 type MessageListener = (data: string | Uint8Array, isBinary: boolean) => unknown;
 
 export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandshakes<Owner> {
-  /** A slice of work was cut short: the rest runs on the next turn of the event loop. */
-  private sliceScheduled = false;
   // A message being reassembled.
-  private textParts: string[] = [];
-  private binaryParts: Uint8Array[] = [];
+  // A message being reassembled from fragments (null: none, as for almost every connection).
+  private textParts: string[] | null = null;
+  private binaryParts: Uint8Array[] | null = null;
 
   /** `negotiated`: the connection is a frames-only one whose handshake was done elsewhere (RFC 8441). */
   constructor(owner: Owner, transport: Transport, connection: WSConnection | Connection, options: EndpointOptions<Owner>, runtime: Runtime, negotiated?: Negotiated) {
@@ -316,23 +315,23 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
   private handle(event: Event): void {
     if (event instanceof Message && event.messageFinished) this.messagesCompleted++;
     if (event instanceof TextMessage) {
-      if (!event.messageFinished) this.textParts.push(event.data);
-      else if (this.textParts.length === 0) this.deliver(event.data, false);
+      if (!event.messageFinished) (this.textParts ??= []).push(event.data);
+      else if (this.textParts === null) this.deliver(event.data, false);
       else {
         this.textParts.push(event.data);
         const text = this.textParts.join("");
-        this.textParts = [];
+        this.textParts = null;
         this.deliver(text, false);
       }
     } else if (event instanceof BytesMessage) {
-      if (!event.messageFinished) this.binaryParts.push(event.data);
-      else if (this.binaryParts.length === 0) this.deliver(event.data, true);
+      if (!event.messageFinished) (this.binaryParts ??= []).push(event.data);
+      else if (this.binaryParts === null) this.deliver(event.data, true);
       else {
         // Connections made by this package assemble messages themselves (assembleMessages); one
         // made by the caller may hand out pieces (concatBytes skips the zero fill on Node).
         this.binaryParts.push(event.data);
         const bytes = concatBytes(this.binaryParts);
-        this.binaryParts = [];
+        this.binaryParts = null;
         this.deliver(bytes, true);
       }
     } else if (event instanceof Ping) {

@@ -17,7 +17,7 @@ import { Watchdog, type WatchdogHooks } from "./watchdog.js";
 export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends EndpointBase<Owner> implements WatchdogHooks {
   // A rejection being read (client).
   private rejection: RejectConnection | null = null;
-  private rejectionBody: Uint8Array[] = [];
+  private rejectionBody: Uint8Array[] | null = null;
   protected messagesCompleted = 0;
 
   /** Send a ping (endpoint-core.ts); the watchdog's heartbeat. */
@@ -117,12 +117,12 @@ export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends 
       this.rejection = event;
       if (event.hasBody) return;
     } else {
-      this.rejectionBody.push(event.data);
+      (this.rejectionBody ??= []).push(event.data);
       if (!event.bodyFinished) return;
     }
     const rejection = this.rejection!;
-    this.reportError(new HandshakeRejectedError(rejection.statusCode, rejection.headers, concatBytes(this.rejectionBody)));
-    this.rejectionBody = [];
+    this.reportError(new HandshakeRejectedError(rejection.statusCode, rejection.headers, concatBytes(this.rejectionBody ?? [])));
+    this.rejectionBody = null;
     this.transport.destroy();
   }
 
