@@ -156,7 +156,7 @@ function census(): Map<string, Row> {
     if (type === "closure") name += where.get(i) ?? "";
     if (type === "string" || type === "concatenated string" || type === "sliced string" || type === "number") name = "";
     // Strings are keyed by kind, not content; closures and objects by their name.
-    if (byHolder && (name === "Object" || name === "Array" || type.endsWith("string") || name === "")) name += ` in ${holders.get(i) ?? "?"}`;
+    if (byHolder && (name === "Object" || name === "Array" || type.endsWith("string") || type === "closure" || name === "")) name += ` in ${holders.get(i) ?? "?"}`;
     if (name.length > 60) name = `${name.slice(0, 57)}...`;
     const key = `${type}:${name}`;
     const row = rows.get(key) ?? { count: 0, size: 0 };
