@@ -245,19 +245,9 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
   // -- reading ----------------------------------------------------------------------------------
 
   protected isBlocked(): boolean {
-    // One turn of the event loop after 'open': always.
-    return this.deferredAfterOpen || this.holdsTransport();
-  }
-
-  /**
-   * isBlocked's reasons that also stop the transport. The turn after 'open' is not one: it is
-   * over before the transport would matter, and pausing and resuming every new connection's
-   * transport was measurable work per handshake (bench:e2e H1); what arrives meanwhile waits in
-   * the connection, as it does while paused.
-   */
-  private holdsTransport(): boolean {
-    // While a server decides, and while the rest of a slice of work waits for the next turn: always.
-    if (this.awaitingDecision || this.sliceScheduled) return true;
+    // One turn of the event loop after 'open', while a server decides, and while the rest of a
+    // slice of work waits for the next turn: always.
+    if (this.awaitingDecision || this.deferredAfterOpen || this.sliceScheduled) return true;
     // Once the transport is gone, what is left is delivered, so that 'close' can follow.
     if (this.transportClosed) return false;
     if (this.pausedByApplication) return true;
@@ -312,7 +302,7 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   private updateFlow(): void {
     if (this.transportClosed || this.readingStopped) return;
-    const blocked = this.holdsTransport();
+    const blocked = this.isBlocked();
     if (blocked && !this.transportPaused) {
       this.transportPaused = true;
       this.transport.pause();
