@@ -50,9 +50,13 @@ interface Row {
 }
 
 /** Self size and count per "type:name" of a heap snapshot (V8's format: flat arrays). */
+let measured = process.memoryUsage();
+
 function census(): Map<string, Row> {
   gc!();
   gc!();
+  // Before the snapshot, which takes memory of its own.
+  measured = process.memoryUsage();
   const file = join(tmpdir(), `census-${process.pid}-${Date.now()}.heapsnapshot`);
   writeHeapSnapshot(file);
   const snapshot = JSON.parse(readFileSync(file, "utf8")) as {
@@ -171,7 +175,7 @@ const port = await startServer();
 // Kept on disk while the second snapshot is taken: in the heap it would be counted as growth.
 const beforeFile = join(tmpdir(), `census-before-${process.pid}.json`);
 writeFileSync(beforeFile, JSON.stringify([...census()]));
-const memoryBefore = process.memoryUsage();
+const memoryBefore = measured;
 const load = spawn("node", ["--import", "tsx", "bench/e2e/load.ts", JSON.stringify({ kind: "idle", port, connections })], { stdio: ["pipe", "pipe", "inherit"] });
 await new Promise<void>((resolve) => {
   load.stdout.on("data", (data: Buffer) => {
@@ -183,7 +187,7 @@ await new Promise((resolve) => setTimeout(resolve, 500));
 const after = census();
 const before = new Map<string, Row>(JSON.parse(readFileSync(beforeFile, "utf8")) as Array<[string, Row]>);
 rmSync(beforeFile);
-const memoryAfter = process.memoryUsage();
+const memoryAfter = measured;
 load.stdin.write("close\n");
 
 const diff: Array<[string, Row]> = [];
