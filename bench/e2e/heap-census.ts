@@ -6,7 +6,8 @@
  * snapshot, opens the connections from a child load generator (./load.ts, idle kind), takes a
  * second snapshot, and prints the difference per constructor (objects, closures, arrays,
  * strings, code…) divided by the number of connections: count and self size per connection,
- * largest first. Self sizes only (what each object is itself), so the rows add up to the heap's
+ * largest first. `--holders` splits plain objects, arrays, strings and closures by what holds
+ * them (e.g. "Array in Request.extraHeaders"). Self sizes only (what each object is itself), so the rows add up to the heap's
  * growth; what lives outside the V8 heap (socket handles, ArrayBuffer backing stores) shows in
  * `process.memoryUsage()` printed at the end.
  */
@@ -49,123 +50,119 @@ interface Row {
   size: number;
 }
 
-/** Self size and count per "type:name" of a heap snapshot (V8's format: flat arrays). */
+/** A heap snapshot in V8's format: flat arrays of nodes and edges, fields given by `meta`. */
+interface HeapSnapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] } };
+  nodes: number[];
+  edges: number[];
+  strings: string[];
+}
+
+/** What the census reads of a snapshot: each node's type, name and size, and its edges. */
+class Snapshot {
+  readonly width: number;
+  private readonly data: HeapSnapshot;
+  private readonly at: { type: number; name: number; size: number; edges: number; edgeType: number; edgeName: number; to: number; edgeWidth: number };
+
+  constructor(data: HeapSnapshot) {
+    this.data = data;
+    const { node_fields: fields, edge_fields: edgeFields } = data.snapshot.meta;
+    this.width = fields.length;
+    this.at = {
+      type: fields.indexOf("type"),
+      name: fields.indexOf("name"),
+      size: fields.indexOf("self_size"),
+      edges: fields.indexOf("edge_count"),
+      edgeType: edgeFields.indexOf("type"),
+      edgeName: edgeFields.indexOf("name_or_index"),
+      to: edgeFields.indexOf("to_node"),
+      edgeWidth: edgeFields.length,
+    };
+  }
+
+  get length(): number {
+    return this.data.nodes.length;
+  }
+
+  type(node: number): string {
+    return this.data.snapshot.meta.node_types[0][this.data.nodes[node + this.at.type]!]!;
+  }
+
+  name(node: number): string {
+    return this.data.strings[this.data.nodes[node + this.at.name]!]!;
+  }
+
+  size(node: number): number {
+    return this.data.nodes[node + this.at.size]!;
+  }
+
+  /** Every strong edge: from, to, and a label (`.property` or `[index]`). */
+  forEachEdge(visit: (from: number, to: number, label: string) => void): void {
+    const { nodes, edges, strings } = this.data;
+    const edgeTypes = this.data.snapshot.meta.edge_types[0];
+    let edge = 0;
+    for (let node = 0; node < nodes.length; node += this.width) {
+      for (let e = 0; e < nodes[node + this.at.edges]!; e++, edge += this.at.edgeWidth) {
+        const kind = edgeTypes[edges[edge + this.at.edgeType]!];
+        if (kind === "weak") continue;
+        const nameOrIndex = edges[edge + this.at.edgeName]!;
+        const label = kind === "element" ? "[]" : kind === "hidden" ? `[${nameOrIndex}]` : `.${strings[nameOrIndex]}`;
+        visit(node, edges[edge + this.at.to]!, label);
+      }
+    }
+  }
+}
+
 let measured = process.memoryUsage();
 
-function census(): Map<string, Row> {
+/** Take a snapshot after a full GC (noting `process.memoryUsage()` before it). */
+function takeSnapshot(): Snapshot {
   gc!();
   gc!();
   // Before the snapshot, which takes memory of its own.
   measured = process.memoryUsage();
   const file = join(tmpdir(), `census-${process.pid}-${Date.now()}.heapsnapshot`);
   writeHeapSnapshot(file);
-  const snapshot = JSON.parse(readFileSync(file, "utf8")) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[] } };
-    nodes: number[];
-    edges: number[];
-    locations?: number[];
-    strings: string[];
-  };
+  const data = JSON.parse(readFileSync(file, "utf8")) as HeapSnapshot;
   rmSync(file);
-  const fields = snapshot.snapshot.meta.node_fields;
-  const width = fields.length;
-  const typeAt = fields.indexOf("type");
-  const nameAt = fields.indexOf("name");
-  const sizeAt = fields.indexOf("self_size");
-  const types = snapshot.snapshot.meta.node_types[0];
-  // V8 keeps an object's properties in a separate array once it has too many or had one deleted
-  // (dictionary mode): name such arrays, and closures' contexts, after the object holding them.
-  const owners = new Map<number, string>();
-  // Closures are named by where they were written (script id:line), anonymous ones included.
-  const where = new Map<number, string>();
-  const locations = snapshot.locations ?? [];
-  const edgeWidth = snapshot.snapshot.meta.edge_fields.length;
-  const toAt = snapshot.snapshot.meta.edge_fields.indexOf("to_node");
-  const edgeCountAt = fields.indexOf("edge_count");
-  const nameEdgeAt = snapshot.snapshot.meta.edge_fields.indexOf("name_or_index");
-  const firstEdge = new Map<number, number>();
-  let edge = 0;
-  for (let i = 0; i < snapshot.nodes.length; i += width) {
-    firstEdge.set(i, edge);
-    edge += snapshot.nodes[i + edgeCountAt]! * edgeWidth;
-  }
-  /** The node a named edge of node `i` points to, or -1. */
-  const follow = (i: number, name: string): number => {
-    const first = firstEdge.get(i)!;
-    for (let e = 0; e < snapshot.nodes[i + edgeCountAt]!; e++) {
-      const at = first + e * edgeWidth;
-      if (snapshot.strings[snapshot.edges[at + nameEdgeAt]!] === name) return snapshot.edges[at + toAt]!;
-    }
-    return -1;
-  };
-  const scriptOf = (i: number): string => {
-    const shared = follow(i, "shared");
-    const script = shared < 0 ? -1 : follow(shared, "script");
-    if (script < 0) return "";
-    const url = snapshot.strings[snapshot.nodes[script + nameAt]!]!;
-    return url.slice(url.lastIndexOf("/", url.lastIndexOf("/") - 1) + 1);
-  };
-  for (let l = 0; l < locations.length; l += 4) where.set(locations[l]!, `@${scriptOf(locations[l]!)}:${locations[l + 3]}`);
-  edge = 0;
-  for (let i = 0; i < snapshot.nodes.length; i += width) {
-    const owner = `${types[snapshot.nodes[i + typeAt]!]!} ${snapshot.strings[snapshot.nodes[i + nameAt]!]!}${where.get(i) ?? ""}`.trim();
-    for (let e = 0; e < snapshot.nodes[i + edgeCountAt]!; e++, edge += edgeWidth) {
-      const to = snapshot.edges[edge + toAt]!;
-      const toName = snapshot.strings[snapshot.nodes[to + nameAt]!]!;
-      if (toName === "(object properties)" || toName === "(object elements)") owners.set(to, owner);
-    }
-  }
-  // Plain objects, arrays and strings are told apart by what holds them (the first holder seen).
+  return new Snapshot(data);
+}
+
+/**
+ * The first holder of every node, as "Holder.property". V8 keeps an object's properties in a
+ * separate store once it has too many or had one deleted (dictionary mode): such stores are
+ * named after the type and name of the object holding them.
+ */
+function holdersOf(snapshot: Snapshot): { holders: Map<number, string>; stores: Map<number, string> } {
   const holders = new Map<number, string>();
-  const edgeTypeAt = snapshot.snapshot.meta.edge_fields.indexOf("type");
-  const edgeTypes = (snapshot.snapshot.meta as unknown as { edge_types: [string[]] }).edge_types[0];
-  edge = 0;
-  for (let i = 0; i < snapshot.nodes.length; i += width) {
-    const holder = snapshot.strings[snapshot.nodes[i + nameAt]!]!;
-    for (let e = 0; e < snapshot.nodes[i + edgeCountAt]!; e++, edge += edgeWidth) {
-      const kind = edgeTypes[snapshot.edges[edge + edgeTypeAt]!];
-      if (kind === "weak") continue;
-      const to = snapshot.edges[edge + toAt]!;
-      if (holders.has(to)) continue;
-      const label = kind === "element" || kind === "hidden" ? `[${snapshot.edges[edge + nameEdgeAt]}]` : `.${snapshot.strings[snapshot.edges[edge + nameEdgeAt]!]}`;
-      holders.set(to, `${holder.slice(0, 40)}${kind === "element" ? "[]" : label}`);
-    }
-  }
-  if (process.argv.includes("--large")) {
-    // Where the largest objects hang: each one's chain of first holders.
-    const holderIndex = new Map<number, number>();
-    edge = 0;
-    for (let i = 0; i < snapshot.nodes.length; i += width) {
-      for (let e = 0; e < snapshot.nodes[i + edgeCountAt]!; e++, edge += edgeWidth) {
-        if (edgeTypes[snapshot.edges[edge + edgeTypeAt]!] === "weak") continue;
-        const to = snapshot.edges[edge + toAt]!;
-        if (!holderIndex.has(to)) holderIndex.set(to, i);
-      }
-    }
-    for (let i = 0; i < snapshot.nodes.length; i += width) {
-      if (snapshot.nodes[i + sizeAt]! < 200_000) continue;
-      const chain: string[] = [];
-      for (let at: number | undefined = i, depth = 0; at !== undefined && depth < 8; at = holderIndex.get(at), depth++) {
-        chain.push(`${types[snapshot.nodes[at + typeAt]!]}:${snapshot.strings[snapshot.nodes[at + nameAt]!]!.slice(0, 50)}`);
-      }
-      console.log(`${snapshot.nodes[i + sizeAt]} bytes: ${chain.join(" <- ")}`);
-    }
-  }
+  const stores = new Map<number, string>();
+  snapshot.forEachEdge((from, to, label) => {
+    const toName = snapshot.name(to);
+    if (toName === "(object properties)" || toName === "(object elements)") stores.set(to, `${snapshot.type(from)} ${snapshot.name(from)}`);
+    if (!holders.has(to)) holders.set(to, `${snapshot.name(from).slice(0, 40)}${label}`);
+  });
+  return { holders, stores };
+}
+
+/** Self size and count per "type:name" (with `--holders`, plain objects and the like per holder). */
+function census(): Map<string, Row> {
+  const snapshot = takeSnapshot();
+  const { holders, stores } = holdersOf(snapshot);
   const rows = new Map<string, Row>();
-  for (let i = 0; i < snapshot.nodes.length; i += width) {
-    const type = types[snapshot.nodes[i + typeAt]!]!;
-    let name = snapshot.strings[snapshot.nodes[i + nameAt]!]!;
-    const owner = owners.get(i);
-    if (owner !== undefined) name = `${name} of ${owner}`;
-    if (type === "closure") name += where.get(i) ?? "";
-    if (type === "string" || type === "concatenated string" || type === "sliced string" || type === "number") name = "";
+  for (let i = 0; i < snapshot.length; i += snapshot.width) {
+    const type = snapshot.type(i);
     // Strings are keyed by kind, not content; closures and objects by their name.
-    if (byHolder && (name === "Object" || name === "Array" || type.endsWith("string") || type === "closure" || name === "")) name += ` in ${holders.get(i) ?? "?"}`;
+    let name = type.endsWith("string") || type === "number" ? "" : snapshot.name(i);
+    const store = stores.get(i);
+    if (store !== undefined) name = `${name} of ${store}`;
+    if (byHolder && (name === "Object" || name === "Array" || type.endsWith("string") || type === "closure" || name === "")) {
+      name += ` in ${holders.get(i) ?? "?"}`;
+    }
     if (name.length > 60) name = `${name.slice(0, 57)}...`;
     const key = `${type}:${name}`;
     const row = rows.get(key) ?? { count: 0, size: 0 };
     row.count++;
-    row.size += snapshot.nodes[i + sizeAt]!;
+    row.size += snapshot.size(i);
     rows.set(key, row);
   }
   return rows;
