@@ -5,7 +5,7 @@ import { configDefaults, defineConfig } from "vitest/config";
  * bombs, timeouts) run after the rest, one file at a time: on a 2-core machine the other test
  * files' workers would otherwise take the CPU they measure.
  */
-const timing = ["test/node/fairness.test.ts", "test/node/limits.test.ts", "test/node/stop-reading.test.ts"];
+const timing = ["test/node/fairness.test.ts", "test/node/limits.test.ts", "test/node/stop-reading.test.ts", "test/node/watchdog-sweep.test.ts"];
 
 export default defineConfig({
   test: {

@@ -63,6 +63,11 @@ export class ProtocolCore {
   private handshakeReader: HandshakeReader | null = null;
   private sendPreparation: SendPreparation | null = null;
   private decoder: FrameDecoder | null = null;
+  /**
+   * Frames are read (OPEN on): the decoder is made with the first bytes after the handshake, so
+   * that an idle open connection holds none (bench:e2e R1: a fifth of an idle connection's heap).
+   */
+  private decoding = false;
   private encoder: FrameEncoder | null = null;
 
   constructor(role: ConnectionType, options: ProtocolCoreOptions = {}) {
@@ -111,7 +116,7 @@ export class ProtocolCore {
     if (data === null) {
       input.eof = true;
     } else if (data.length > 0) {
-      const decoder = this.decoder;
+      const decoder = this.decoder ?? (this.decoding ? this.makeDecoder() : null);
       if (decoder === null) input.held.push(data);
       // After a protocol failure the peer's bytes are discarded (RFC 6455 §7.1.7): a failed
       // decoder rethrows its ParseFailed on receiveBytes, which must not escape from here.
@@ -190,7 +195,8 @@ export class ProtocolCore {
   }
 
   private readFrame(): Event | null {
-    const decoder = this.decoder;
+    // No byte since the handshake: nothing to read but EOF (which the decoder's path reports).
+    const decoder = this.decoder ?? (this.decoding && this.input.eof ? this.makeDecoder() : null);
     if (decoder === null) return null;
     let frame: Frame | null;
     try {
@@ -215,12 +221,29 @@ export class ProtocolCore {
     this.input.held.length = 0;
     this.decoder?.dispose();
     this.decoder = null;
+    this.decoding = false;
   }
 
   /** Entering OPEN: the frame layer starts with what the handshake negotiated. */
   openFrames(): void {
     const enabled = this.record.extensions;
-    this.decoder = new FrameDecoder({
+    this.decoding = true;
+    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.entropy?.maskKey });
+    const held = this.input.held;
+    if (held.length > 0) {
+      const decoder = this.makeDecoder();
+      for (const chunk of held) decoder.receiveBytes(chunk);
+      held.length = 0;
+    }
+    // The opening handshake is over: its reader (and any parser it held) can go, and so can the
+    // send preparation (its accept was committed before OPEN's entry; a close makes a new one).
+    this.handshakeReader = null;
+    this.sendPreparation = null;
+  }
+
+  private makeDecoder(): FrameDecoder {
+    const enabled = this.record.extensions;
+    return (this.decoder = new FrameDecoder({
       client: this.client,
       maxMessageSize: this.maxMessageSize,
       maxFragments: this.maxFragments,
@@ -229,29 +252,24 @@ export class ProtocolCore {
       textAsBytes: this.textAs === "bytes",
       memory: this.memoryBudget?.account(),
       workQuantum: this.workQuantum,
-    });
-    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.entropy?.maskKey });
-    const held = this.input.held;
-    for (const chunk of held) this.decoder.receiveBytes(chunk);
-    held.length = 0;
-    // The opening handshake is over: its reader (and any parser it held) can go, and so can the
-    // send preparation (its accept was committed before OPEN's entry; a close makes a new one).
-    this.handshakeReader = null;
-    this.sendPreparation = null;
+    }));
   }
 
   // -- persistence (./persistence.ts) -------------------------------------------------------
 
   /** Which halves of the frame layer exist. */
   framesState(): { decoding: boolean; encoding: boolean } {
-    return { decoding: this.decoder !== null, encoding: this.encoder !== null };
+    return { decoding: this.decoding, encoding: this.encoder !== null };
   }
 
   /** Restoring: rebuild the halves of the frame layer that existed, at a frame boundary. */
   restoreFrames(frames: { readonly decoding: boolean; readonly encoding: boolean }): void {
     if (!frames.decoding && !frames.encoding) return;
     this.openFrames();
-    if (!frames.decoding) this.decoder = null;
+    if (!frames.decoding) {
+      this.decoder = null;
+      this.decoding = false;
+    }
     if (!frames.encoding) this.encoder = null;
   }
 

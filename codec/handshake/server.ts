@@ -175,8 +175,12 @@ function validateHeaders(headers: Headers, target: string): Request {
   if (!isValidKey(key!)) throw badRequest("Sec-WebSocket-Key is not the base64 encoding of 16 bytes");
   for (const p of subprotocols) if (!isToken(p)) throw badRequest(`invalid subprotocol ${JSON.stringify(p)}`);
   for (const e of extensions) if (!isExtensionElement(e)) throw badRequest(`malformed extension offer ${JSON.stringify(e)}`);
-  return new Request({ host: host!, target, extensions, extraHeaders, subprotocols });
+  // Most requests offer no extension or subprotocol: share one empty list rather than keep two
+  // for as long as the connection is open (the endpoint keeps its Request).
+  return new Request({ host: host!, target, extensions: extensions.length === 0 ? NONE : extensions, extraHeaders, subprotocols: subprotocols.length === 0 ? NONE : subprotocols });
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 const RESERVED_ACCEPT: ReadonlySet<string> = new Set([
   "upgrade",

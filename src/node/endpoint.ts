@@ -38,8 +38,6 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   readonly connection: WSConnection | Connection;
   readonly socket: Duplex;
   readonly role: ConnectionType;
-  /** Resolves (never rejects) when the 'close' event is emitted. */
-  readonly closed: Promise<CloseInfo>;
   private readonly core: EndpointCore<WebSocketEndpoint>;
 
   /**
@@ -52,7 +50,6 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
     this.connection = connection;
     this.role = connection.role;
     this.core = new EndpointCore<WebSocketEndpoint>(this, new NodeTransport(socket), connection, options, nodeRuntime, negotiated);
-    this.closed = this.core.closed;
   }
 
   /** The subprotocol the handshake settled on (null: none, or not open yet). */
@@ -63,6 +60,11 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   /** The extensions the handshake enabled (empty until open). */
   get extensions(): readonly Extension[] {
     return this.core.extensions;
+  }
+
+  /** Resolves (never rejects) when the 'close' event is emitted. */
+  get closed(): Promise<CloseInfo> {
+    return this.core.closed;
   }
 
   /** Server: the upgrade request the client sent (target, host, headers, offers); null on a client. */

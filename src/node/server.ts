@@ -18,7 +18,7 @@ import { MemoryBudget } from "../../codec/memory-budget.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions } from "../runtime/glue.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
-import { closeEndpoints, trackEndpoint } from "../runtime/served-endpoints.js";
+import { closeEndpoints, EndpointTracker } from "../runtime/served-endpoints.js";
 
 export { SERVER_DEFAULTS } from "../runtime/glue.js";
 
@@ -136,11 +136,28 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly secure: boolean;
   /** What this server's connections may hold together (`maxBufferedBytes`). */
   readonly memoryBudget: MemoryBudget;
+  /**
+   * Every connection's and endpoint's options, and the tracker of its endpoints, made once: per
+   * connection they were objects and closures an open connection held for nothing (bench:e2e R1).
+   */
+  private readonly connectionOptions: ConnectionOptions;
+  private readonly endpointOptions: EndpointOptions;
+  private readonly tracker: EndpointTracker<WebSocketEndpoint>;
 
   constructor(options: WebSocketServerOptions = {}) {
     super();
     this.options = options;
     this.memoryBudget = options.memoryBudget ?? new MemoryBudget(options.maxBufferedBytes ?? SERVER_DEFAULTS.maxBufferedBytes);
+    this.connectionOptions = serverConnectionOptions(options, this.memoryBudget);
+    this.endpointOptions = endpointOptions(options, this.memoryBudget);
+    this.tracker = new EndpointTracker<WebSocketEndpoint>(
+      this.endpoints,
+      this.clients,
+      (endpoint, error) => {
+        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
+      },
+      (endpoint) => this.emit("connection", endpoint, endpoint.request!),
+    );
     this.secure = options.tls !== undefined;
     this.server = options.tls === undefined ? net.createServer() : tls.createServer(options.tls);
     this.server.on(this.secure ? "secureConnection" : "connection", (socket: net.Socket) => this.accept(socket));
@@ -192,17 +209,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new WSConnection(ConnectionType.SERVER, serverConnectionOptions(this.options, this.memoryBudget));
-    const endpoint = new WebSocketEndpoint(socket, connection, endpointOptions(this.options, this.memoryBudget));
-    trackEndpoint(
-      endpoint,
-      this.endpoints,
-      this.clients,
-      (error) => {
-        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
-      },
-      () => this.emit("connection", endpoint, endpoint.request!),
-    );
+    const connection = new WSConnection(ConnectionType.SERVER, this.connectionOptions);
+    const endpoint = new WebSocketEndpoint(socket, connection, this.endpointOptions);
+    this.tracker.track(endpoint);
     this.emit("handshake", endpoint);
   }
 }

@@ -18,6 +18,34 @@ export const nodeRuntime: Runtime = {
   },
 };
 
+/**
+ * The stream's listeners are these functions, the same for every stream, which find the sink
+ * through a property of the stream (ws does the same): five closures per connection were a good
+ * part of an idle connection's heap (bench:e2e R1, docs/performance.md).
+ */
+const SINK = Symbol("wsmachine.sink");
+const TRANSPORT = Symbol("wsmachine.transport");
+type AttachedStream = Duplex & { [SINK]: TransportSink; [TRANSPORT]: NodeTransport };
+
+function streamData(this: AttachedStream, chunk: Uint8Array): void {
+  this[SINK].data(chunk);
+}
+function streamEnd(this: AttachedStream): void {
+  this[SINK].end();
+}
+function streamClose(this: AttachedStream): void {
+  this[SINK].close();
+}
+function streamError(this: AttachedStream, error: Error): void {
+  this[SINK].error(error);
+}
+function streamDrain(this: AttachedStream): void {
+  this[SINK].drain();
+}
+function streamReadableAfterStop(this: AttachedStream): void {
+  this[TRANSPORT].discardAfterStop();
+}
+
 export class NodeTransport implements Transport {
   readonly stream: Duplex;
   private discarded = 0;
@@ -28,15 +56,17 @@ export class NodeTransport implements Transport {
   }
 
   start(sink: TransportSink): void {
-    const stream = this.stream;
+    const stream = this.stream as AttachedStream;
+    stream[SINK] = sink;
+    stream[TRANSPORT] = this;
     // Latency matters more than packet count for a message protocol (ws does the same).
     const maybeNet = stream as Duplex & { setNoDelay?: (noDelay: boolean) => unknown };
     if (typeof maybeNet.setNoDelay === "function") maybeNet.setNoDelay(true);
-    stream.on("data", sink.data);
-    stream.on("end", sink.end);
-    stream.on("close", sink.close);
-    stream.on("error", sink.error);
-    stream.on("drain", sink.drain);
+    stream.on("data", streamData);
+    stream.on("end", streamEnd);
+    stream.on("close", streamClose);
+    stream.on("error", streamError);
+    stream.on("drain", streamDrain);
     // A socket handed over by node:http after 'upgrade' may have been left paused.
     stream.resume();
   }
@@ -89,12 +119,12 @@ export class NodeTransport implements Transport {
     this.discardLimit = discardLimit;
     this.stream.pause();
     // A 'readable' listener takes flow control from 'data' (which read() still emits).
-    this.stream.on("readable", this.discardAfterStop);
+    this.stream.on("readable", streamReadableAfterStop);
     this.discardAfterStop();
   }
 
   /** Read and drop what Node holds, as long as the whole of it fits within the discard limit. */
-  private readonly discardAfterStop = (): void => {
+  discardAfterStop(): void {
     const stream = this.stream;
     while (stream.readableLength > 0 && this.discarded + stream.readableLength <= this.discardLimit) {
       const chunk = stream.read() as Uint8Array | null;
@@ -103,7 +133,7 @@ export class NodeTransport implements Transport {
     }
     // Nothing buffered: this read() lets Node notice an EOF it holds ('end').
     if (stream.readableLength === 0) stream.read(0);
-  };
+  }
 
   end(): void {
     this.stream.end();

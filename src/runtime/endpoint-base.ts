@@ -11,8 +11,6 @@ import type { Connection, WSConnection } from "../connection.js";
 import { CloseConnection, type Event, type Request } from "../../codec/events.js";
 import {
   ABNORMAL,
-  DEFAULT_CLOSE_TIMEOUT,
-  DEFAULT_HIGH_WATER_MARK,
   DISCARD_LIMIT,
   TRY_AGAIN_LATER,
   type CloseInfo,
@@ -22,89 +20,89 @@ import {
 } from "./endpoint-types.js";
 import type { Runtime, TimerHandle, Transport } from "./transport.js";
 import type { Watchdog, WatchdogLimits } from "./watchdog.js";
+import { EndpointFlags } from "./endpoint-flags.js";
+import { endpointSettings, type EndpointSettings } from "./endpoint-settings.js";
 
-export abstract class EndpointBase<Owner extends EndpointEmitter> {
+/** The extensions of an endpoint not open yet: one empty array for all. */
+const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+
+export abstract class EndpointBase<Owner extends EndpointEmitter> extends EndpointFlags {
   readonly connection: WSConnection | Connection;
   readonly transport: Transport;
-  readonly role: ConnectionType;
-  /** Resolves (never rejects) when the 'close' event is emitted. */
-  readonly closed: Promise<CloseInfo>;
   /** The object users hold: events are emitted on it, listeners called with it as `this`. */
   protected readonly owner: Owner;
   protected readonly runtime: Runtime;
 
-  protected readonly autoPong: boolean;
-  protected readonly autoCloseReply: boolean;
-  protected readonly closeTimeout: number;
-  protected readonly highWaterMark: number;
-  protected readonly handleRequest: RequestHandler<Owner> | null;
-  protected readonly awaitMessageListeners: boolean;
+  /** The options with their defaults, shared with the other endpoints made with the same options. */
+  protected readonly settings: EndpointSettings<Owner>;
 
   protected negotiatedProtocol: string | null = null;
-  protected negotiatedExtensions: readonly Extension[] = [];
+  protected negotiatedExtensions: readonly Extension[] = NO_EXTENSIONS;
   protected receivedRequest: Request | null = null;
-  private resolveClosed!: (info: CloseInfo) => void;
-  protected pumping = false;
+  /**
+   * `closed` and its resolver, made when first asked for (most connections never are: an idle
+   * one would hold a promise and a resolving function for nothing), or how it ended.
+   */
+  private closedPromise: Promise<CloseInfo> | null = null;
+  private resolveClosed: ((info: CloseInfo) => void) | null = null;
+  private closeInfo: CloseInfo | null = null;
   private lastState: ConnectionState;
 
-  // Why reading is stopped (see endpoint-core.ts).
+  /** Why reading is stopped, and how it ended, are flags (./endpoint-flags.ts); these are not. */
   protected pendingHandlers = 0;
-  protected awaitingDecision = false;
-  protected deferredAfterOpen = false;
-  protected writeBlocked = false;
-  protected pausedByApplication = false;
-  /** The transport is paused because of one of the above (so ours to resume). */
-  protected transportPaused = false;
-
-  // How it ended.
-  protected closeFrameSent = false;
-  protected closeFrameReceived = false;
   protected closeCode: number | null = null;
   protected closeReason = "";
-  /** The peer broke the protocol once open (RFC 6455 §7.1.7), or we failed the connection. */
-  protected failed = false;
-  protected wasOpened = false;
-  /** An error already explains why the handshake did not complete. */
-  protected handshakeErrorReported = false;
   /** The state before the connection became CLOSED (to tell a handshake cut short). */
   protected lastStateBeforeClose: ConnectionState = ConnectionState.CONNECTING;
-  /** The close timer now bounds the wait for the transport to end (not for the peer's close frame). */
-  private closingTransport = false;
-  protected eofFed = false;
-  protected transportClosed = false;
-  private closeEmitted = false;
   protected handshakeTimer: TimerHandle | null = null;
   private closeTimer: TimerHandle | null = null;
-
-  protected readonly watchdogLimits: WatchdogLimits;
   protected watchdog: Watchdog | null = null;
-  /** Nothing more will be read: the transport stays paused; what still arrives is dropped. */
-  protected readingStopped = false;
-  /** Output queued beyond highWaterMark, charged to the memory budget. */
-  private readonly outputAccount: MemoryAccount | null;
+  /** Output queued beyond highWaterMark, charged to the memory budget (made when first needed). */
+  private outputAccount: MemoryAccount | null = null;
 
   constructor(owner: Owner, transport: Transport, connection: WSConnection | Connection, options: EndpointOptions<Owner>, runtime: Runtime) {
+    super();
     this.owner = owner;
     this.transport = transport;
     this.connection = connection;
     this.runtime = runtime;
-    this.role = connection.role;
-    this.autoPong = options.autoPong ?? true;
-    this.autoCloseReply = options.autoCloseReply ?? true;
-    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.handleRequest = options.handleRequest ?? null;
-    this.awaitMessageListeners = options.awaitMessageListeners ?? true;
-    this.watchdogLimits = {
-      idleTimeout: options.idleTimeout ?? 0,
-      pingInterval: options.pingInterval ?? 0,
-      messageTimeout: options.messageTimeout ?? 0,
-    };
-    this.outputAccount = options.memoryBudget?.account() ?? null;
+    this.settings = endpointSettings(options);
     this.lastState = connection.state;
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
+  }
+
+  /** Resolves (never rejects) when the 'close' event is emitted. */
+  get closed(): Promise<CloseInfo> {
+    if (this.closedPromise === null) {
+      const info = this.closeInfo;
+      this.closedPromise = info !== null ? Promise.resolve(info) : new Promise((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
+  }
+
+  protected get autoPong(): boolean {
+    return this.settings.autoPong;
+  }
+  protected get autoCloseReply(): boolean {
+    return this.settings.autoCloseReply;
+  }
+  protected get closeTimeout(): number {
+    return this.settings.closeTimeout;
+  }
+  protected get highWaterMark(): number {
+    return this.settings.highWaterMark;
+  }
+  protected get handleRequest(): RequestHandler<Owner> | null {
+    return this.settings.handleRequest;
+  }
+  protected get awaitMessageListeners(): boolean {
+    return this.settings.awaitMessageListeners;
+  }
+  protected get watchdogLimits(): Readonly<WatchdogLimits> {
+    return this.settings.watchdogLimits;
+  }
+
+  get role(): ConnectionType {
+    return this.connection.role;
   }
 
   /** Hand out the connection's events (endpoint-core.ts). */
@@ -186,8 +184,10 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
       wasClean: this.closeFrameSent && this.closeFrameReceived && !this.failed,
     };
     this.outputAccount?.releaseAll();
+    this.closeInfo = info;
     this.owner.emit("close", info.code, info.reason, info.wasClean);
-    this.resolveClosed(info);
+    this.resolveClosed?.(info);
+    this.resolveClosed = null;
   }
 
   /**
@@ -199,10 +199,11 @@ export abstract class EndpointBase<Owner extends EndpointEmitter> {
     if (bytes.length === 0) return true;
     const transport = this.transport;
     if (!transport.writable) return false;
-    const account = this.outputAccount;
-    if (account !== null && !unbudgeted) {
+    const budget = this.settings.memoryBudget;
+    if (budget !== null && !unbudgeted) {
       const beyond = transport.bufferedAmount + bytes.length - this.highWaterMark;
-      if (beyond > account.held && !account.reserve(beyond - account.held)) {
+      const held = this.outputAccount?.held ?? 0;
+      if (beyond > held && !(this.outputAccount ??= budget.account()).reserve(beyond - held)) {
         this.failLocally(TRY_AGAIN_LATER, "the server's memory for queued output is used up (maxBufferedBytes)", new Error(
           `output for this connection could not be queued within the server's memory budget (maxBufferedBytes): closed with ${TRY_AGAIN_LATER}`,
         ));

@@ -72,16 +72,16 @@ import {
   type SendOptions,
 } from "./endpoint-types.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
-import type { Runtime, Transport, TransportSink } from "./transport.js";
+import { EndpointSink } from "./endpoint-sink.js";
+import type { Runtime, Transport } from "./transport.js";
 
 type MessageListener = (data: string | Uint8Array, isBinary: boolean) => unknown;
 
 export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandshakes<Owner> {
-  /** A slice of work was cut short: the rest runs on the next turn of the event loop. */
-  private sliceScheduled = false;
   // A message being reassembled.
-  private textParts: string[] = [];
-  private binaryParts: Uint8Array[] = [];
+  // A message being reassembled from fragments (null: none, as for almost every connection).
+  private textParts: string[] | null = null;
+  private binaryParts: Uint8Array[] | null = null;
 
   /** `negotiated`: the connection is a frames-only one whose handshake was done elsewhere (RFC 8441). */
   constructor(owner: Owner, transport: Transport, connection: WSConnection | Connection, options: EndpointOptions<Owner>, runtime: Runtime, negotiated?: Negotiated) {
@@ -96,8 +96,7 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
       }, handshakeTimeout);
       runtime.unrefTimer(this.handshakeTimer);
     }
-    const sink: TransportSink = { data: this.onData, end: this.onEnd, close: this.onTransportClose, error: this.onTransportError, drain: () => this.drained() };
-    transport.start(sink);
+    transport.start(new EndpointSink(this));
     // Read what the connection already holds (a request passed to initiateUpgradeConnection, the
     // bytes after it) once the creator has attached its listeners.
     if (negotiated === undefined) {
@@ -203,7 +202,8 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   // -- transport events -------------------------------------------------------------------------
 
-  private readonly onData = (chunk: Uint8Array): void => {
+  /** Bytes from the peer (EndpointSink). */
+  transportData(chunk: Uint8Array): void {
     // After the end, the peer's bytes mean nothing (RFC 6455 §7.1.1: nothing after the close),
     // and once reading stopped, what the transport still read before pausing is dropped.
     if (this.readingStopped || this.connection.state === ConnectionState.CLOSED) return;
@@ -219,25 +219,33 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
     this.noteState();
     this.pump();
     this.watchdog?.activity();
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  /** The peer ended its side (EndpointSink). */
+  transportEnd(): void {
     this.feedEof();
     this.pump();
-  };
+  }
 
-  private readonly onTransportClose = (): void => {
+  /** The transport closed (EndpointSink). */
+  transportClose(): void {
     this.transportClosed = true;
     this.writeBlocked = false; // nothing will drain any more
     this.clearTimers();
     this.feedEof();
     this.pump();
-  };
+  }
 
-  private readonly onTransportError = (error: Error): void => {
+  /** A transport error (EndpointSink). */
+  transportError(error: Error): void {
     // 'close' follows; the error is only news.
     this.reportError(error);
-  };
+  }
+
+  /** The transport's buffer emptied (EndpointSink). */
+  transportDrain(): void {
+    this.drained();
+  }
 
   // -- reading ----------------------------------------------------------------------------------
 
@@ -314,12 +322,12 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
     if (event instanceof TextBytesMessage) {
       this.deliverBytes(event, false);
     } else if (event instanceof TextMessage) {
-      if (!event.messageFinished) this.textParts.push(event.data);
-      else if (this.textParts.length === 0) this.deliver(event.data, false);
+      if (!event.messageFinished) (this.textParts ??= []).push(event.data);
+      else if (this.textParts === null) this.deliver(event.data, false);
       else {
         this.textParts.push(event.data);
         const text = this.textParts.join("");
-        this.textParts = [];
+        this.textParts = null;
         this.deliver(text, false);
       }
     } else if (event instanceof BytesMessage) {
@@ -342,14 +350,14 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   /** A binary message, or text as bytes (`textAs: "bytes"`), delivered whole. */
   private deliverBytes(event: Message<Uint8Array>, isBinary: boolean): void {
-    if (!event.messageFinished) this.binaryParts.push(event.data);
-    else if (this.binaryParts.length === 0) this.deliver(event.data, isBinary);
+    if (!event.messageFinished) (this.binaryParts ??= []).push(event.data);
+    else if (this.binaryParts === null) this.deliver(event.data, isBinary);
     else {
       // Connections made by this package assemble messages themselves (assembleMessages); one
       // made by the caller may hand out pieces (concatBytes skips the zero fill on Node).
       this.binaryParts.push(event.data);
       const bytes = concatBytes(this.binaryParts);
-      this.binaryParts = [];
+      this.binaryParts = null;
       this.deliver(bytes, isBinary);
     }
   }

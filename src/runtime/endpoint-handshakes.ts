@@ -12,12 +12,12 @@ import { AcceptConnection, CloseConnection, RejectConnection, RejectData, type R
 import { EndpointBase } from "./endpoint-base.js";
 import { ABNORMAL, EMPTY, GOING_AWAY, POLICY_VIOLATION, isPromiseLike, toBytes, type EndpointEmitter, type HandshakeDecision } from "./endpoint-types.js";
 import { ConnectionClosedError, HandshakeRejectedError, PeerProtocolError, TimeoutError } from "./errors.js";
-import { Watchdog } from "./watchdog.js";
+import { Watchdog, type WatchdogHooks } from "./watchdog.js";
 
-export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends EndpointBase<Owner> {
+export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends EndpointBase<Owner> implements WatchdogHooks {
   // A rejection being read (client).
   private rejection: RejectConnection | null = null;
-  private rejectionBody: Uint8Array[] = [];
+  private rejectionBody: Uint8Array[] | null = null;
   protected messagesCompleted = 0;
 
   /** Send a ping (endpoint-core.ts); the watchdog's heartbeat. */
@@ -117,12 +117,12 @@ export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends 
       this.rejection = event;
       if (event.hasBody) return;
     } else {
-      this.rejectionBody.push(event.data);
+      (this.rejectionBody ??= []).push(event.data);
       if (!event.bodyFinished) return;
     }
     const rejection = this.rejection!;
-    this.reportError(new HandshakeRejectedError(rejection.statusCode, rejection.headers, concatBytes(this.rejectionBody)));
-    this.rejectionBody = [];
+    this.reportError(new HandshakeRejectedError(rejection.statusCode, rejection.headers, concatBytes(this.rejectionBody ?? [])));
+    this.rejectionBody = null;
     this.transport.destroy();
   }
 
@@ -147,24 +147,36 @@ export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends 
 
   private startWatchdog(): void {
     if (!Watchdog.needed(this.watchdogLimits) || this.watchdog !== null) return;
-    const hooks = {
-      reading: () => !this.isBlocked() && !this.transportPaused,
-      messageInProgress: () => this.connection.messageInProgress,
-      messagesCompleted: () => this.messagesCompleted,
-      ping: () => {
-        this.ping();
-      },
-      idle: () => {
-        this.reportError(new TimeoutError("idle", this.watchdogLimits.idleTimeout));
-        this.close(GOING_AWAY, "idle timeout");
-      },
-      messageTimedOut: () => {
-        const limit = this.watchdogLimits.messageTimeout;
-        this.failLocally(POLICY_VIOLATION, "message not completed within messageTimeout", new TimeoutError("message", limit));
-      },
-    };
-    this.watchdog = new Watchdog(this.watchdogLimits, hooks, this.runtime.unrefTimer);
+    this.watchdog = new Watchdog(this.watchdogLimits, this, this.runtime.unrefTimer);
     this.watchdog.start();
+  }
+
+  // -- what the watchdog asks (WatchdogHooks: methods, so that a connection holds no closures for it)
+
+  watchdogReading(): boolean {
+    return !this.isBlocked() && !this.transportPaused;
+  }
+
+  watchdogMessageInProgress(): boolean {
+    return this.connection.messageInProgress;
+  }
+
+  watchdogMessagesCompleted(): number {
+    return this.messagesCompleted;
+  }
+
+  watchdogPing(): void {
+    this.ping();
+  }
+
+  watchdogIdle(): void {
+    this.reportError(new TimeoutError("idle", this.watchdogLimits.idleTimeout));
+    this.close(GOING_AWAY, "idle timeout");
+  }
+
+  watchdogMessageTimedOut(): void {
+    const limit = this.watchdogLimits.messageTimeout;
+    this.failLocally(POLICY_VIOLATION, "message not completed within messageTimeout", new TimeoutError("message", limit));
   }
 
   // -- the closing handshake --------------------------------------------------------------------

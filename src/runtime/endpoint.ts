@@ -25,8 +25,6 @@ export class WebSocketEndpoint extends Emitter<WebSocketEndpointEvents> {
   /** The runtime's connection, wrapped (DenoTransport, BunTransport). */
   readonly transport: Transport;
   readonly role: ConnectionType;
-  /** Resolves (never rejects) when the 'close' event is emitted. */
-  readonly closed: Promise<CloseInfo>;
   private readonly core: EndpointCore<WebSocketEndpoint>;
 
   constructor(transport: Transport, connection: WSConnection, options: EndpointOptions = {}, runtime: Runtime = portableRuntime) {
@@ -35,7 +33,6 @@ export class WebSocketEndpoint extends Emitter<WebSocketEndpointEvents> {
     this.connection = connection;
     this.role = connection.role;
     this.core = new EndpointCore<WebSocketEndpoint>(this, transport, connection, options, runtime);
-    this.closed = this.core.closed;
   }
 
   /** The subprotocol the handshake settled on (null: none, or not open yet). */
@@ -46,6 +43,11 @@ export class WebSocketEndpoint extends Emitter<WebSocketEndpointEvents> {
   /** The extensions the handshake enabled (empty until open). */
   get extensions(): readonly Extension[] {
     return this.core.extensions;
+  }
+
+  /** Resolves (never rejects) when the 'close' event is emitted. */
+  get closed(): Promise<CloseInfo> {
+    return this.core.closed;
   }
 
   /** Server: the upgrade request the client sent; null on a client. */

@@ -7,6 +7,7 @@ import { ConnectionType } from "../../codec/constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
 import { AcceptConnection, Request } from "../../codec/events.js";
 import type { Headers } from "../../codec/events.js";
+import type { Extension } from "../../codec/extension.js";
 import type { MemoryBudget } from "../../codec/memory-budget.js";
 import type { PerMessageDeflate, PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
 import { WORK_QUANTUM, type EndpointOptions, type RequestHandler } from "./endpoint-types.js";
@@ -37,12 +38,15 @@ export interface AcceptOptions {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
+/** No extensions: one empty list for every connection that negotiates none (an idle one would hold its own). */
+const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+
 /** The default decision: the first of `subprotocols` the client offered, permessage-deflate when enabled and offered. */
 export function acceptWith(request: Request, options: AcceptOptions, makeDeflate: DeflateFactory): AcceptConnection {
   const subprotocol = options.subprotocols?.find((protocol) => request.subprotocols.includes(protocol)) ?? null;
   const deflate = options.perMessageDeflate ?? false;
   // A fresh extension object per connection: it holds that connection's compression state.
-  const extensions = deflate === false ? [] : [makeDeflate(deflate === true ? {} : deflate)];
+  const extensions = deflate === false ? NO_EXTENSIONS : [makeDeflate(deflate === true ? {} : deflate)];
   return new AcceptConnection({ subprotocol, extensions });
 }
 

@@ -15,34 +15,54 @@ export interface ServedEndpoint extends OpenWatchable {
 }
 
 /**
- * Track `endpoint` in `endpoints` until it closes, and in `clients` once it opened. Its errors
- * before it opens go to `handshakeError` (the server's 'clientError'); `opened` is called when
- * it opens (the server's 'connection').
+ * Keeps a server's endpoints in `endpoints` until they close, and in `clients` once they opened.
+ * An endpoint's errors before it opens go to `handshakeError` (the server's 'clientError');
+ * `opened` is called when it opens (the server's 'connection').
+ *
+ * The listeners are made once per server, not per endpoint: emitters call a listener with the
+ * endpoint as `this`, which is all they need. Four closures per connection, held as long as it
+ * was open, were a good part of an idle connection's heap (bench:e2e R1, docs/performance.md).
  */
-export function trackEndpoint<Endpoint extends ServedEndpoint>(
-  endpoint: Endpoint,
-  endpoints: Set<Endpoint>,
-  clients: Set<Endpoint>,
-  handshakeError: (error: Error) => void,
-  opened: () => void,
-): void {
-  endpoints.add(endpoint);
-  const onOpen = (): void => {
-    endpoint.off("error", handshakeError);
-    endpoint.off("open", onOpen);
-    clients.add(endpoint);
-    opened();
-  };
-  const onClose = (): void => {
-    endpoint.off("error", handshakeError);
-    endpoint.off("open", onOpen);
-    endpoint.off("close", onClose);
-    endpoints.delete(endpoint);
-    clients.delete(endpoint);
-  };
-  endpoint.on("error", handshakeError);
-  endpoint.on("open", onOpen);
-  endpoint.on("close", onClose);
+export class EndpointTracker<Endpoint extends ServedEndpoint> {
+  private readonly endpoints: Set<Endpoint>;
+  private readonly onError: (this: Endpoint, error: Error) => void;
+  private readonly onOpen: (this: Endpoint) => void;
+  private readonly onClose: (this: Endpoint) => void;
+
+  constructor(
+    endpoints: Set<Endpoint>,
+    clients: Set<Endpoint>,
+    handshakeError: (endpoint: Endpoint, error: Error) => void,
+    opened: (endpoint: Endpoint) => void,
+  ) {
+    this.endpoints = endpoints;
+    const tracker = this;
+    this.onError = function (this: Endpoint, error: Error): void {
+      handshakeError(this, error);
+    };
+    this.onOpen = function (this: Endpoint): void {
+      this.off("error", tracker.onError);
+      this.off("open", tracker.onOpen);
+      clients.add(this);
+      opened(this);
+    };
+    this.onClose = function (this: Endpoint): void {
+      this.off("error", tracker.onError);
+      this.off("open", tracker.onOpen);
+      this.off("close", tracker.onClose);
+      endpoints.delete(this);
+      clients.delete(this);
+    };
+  }
+
+  /** Track a new endpoint. */
+  track(endpoint: Endpoint): void {
+    this.endpoints.add(endpoint);
+    // The emitters (node:events', ./emitter.ts) call listeners with the endpoint as `this`.
+    endpoint.on("error", this.onError as (error: Error) => void);
+    endpoint.on("open", this.onOpen as () => void);
+    endpoint.on("close", this.onClose as () => void);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { MemoryBudget } from "../../codec/memory-budget.js";
 import { ConnectionType } from "../../codec/constants.js";
-import { WSConnection } from "../connection.js";
+import { WSConnection, type ConnectionOptions } from "../connection.js";
 import type { Request } from "../../codec/events.js";
 import type { PerMessageDeflateOptions } from "../extensions/permessage-deflate.js";
 import { PerMessageDeflate } from "../extensions/permessage-deflate.js";
@@ -14,7 +14,7 @@ import { Emitter } from "./emitter.js";
 import { WebSocketEndpoint, type EndpointOptions } from "./endpoint.js";
 import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions, type ConnectionLimits } from "./glue.js";
 import type { Runtime, Transport } from "./transport.js";
-import { closeEndpoints, trackEndpoint } from "./served-endpoints.js";
+import { closeEndpoints, EndpointTracker } from "./served-endpoints.js";
 
 export interface ServerOptions extends EndpointOptions, ConnectionLimits {
   /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
@@ -57,6 +57,10 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
   readonly clients = new Set<WebSocketEndpoint>();
   readonly memoryBudget: MemoryBudget;
   private readonly endpoints = new Set<WebSocketEndpoint>();
+  /** Made once, not per connection (see wsmachine/node's WebSocketServer). */
+  private readonly connectionOptions: ConnectionOptions;
+  private readonly endpointOptions: EndpointOptions;
+  private readonly tracker: EndpointTracker<WebSocketEndpoint>;
   private readonly options: ServerOptions;
   private readonly listener: Listener;
   private readonly runtime: Runtime;
@@ -70,6 +74,16 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
     this.runtime = runtime;
     this.scheme = secure ? "wss" : "ws";
     this.memoryBudget = options.memoryBudget ?? new MemoryBudget(options.maxBufferedBytes ?? SERVER_DEFAULTS.maxBufferedBytes);
+    this.connectionOptions = serverConnectionOptions(options, this.memoryBudget);
+    this.endpointOptions = serverEndpointOptions<WebSocketEndpoint>(options, this.memoryBudget, (request) => acceptRequest(request, options));
+    this.tracker = new EndpointTracker<WebSocketEndpoint>(
+      this.endpoints,
+      this.clients,
+      (endpoint, error) => {
+        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
+      },
+      (endpoint) => this.emit("connection", endpoint, endpoint.request!),
+    );
   }
 
   /** Start listening (default 127.0.0.1, port 0: the system picks one). */
@@ -92,19 +106,9 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
   }
 
   private accept(transport: Transport): void {
-    const options = this.options;
-    const connection = new WSConnection(ConnectionType.SERVER, serverConnectionOptions(options, this.memoryBudget));
-    const endpointOptions = serverEndpointOptions<WebSocketEndpoint>(options, this.memoryBudget, (request) => acceptRequest(request, options));
-    const endpoint = new WebSocketEndpoint(transport, connection, endpointOptions, this.runtime);
-    trackEndpoint(
-      endpoint,
-      this.endpoints,
-      this.clients,
-      (error) => {
-        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
-      },
-      () => this.emit("connection", endpoint, endpoint.request!),
-    );
+    const connection = new WSConnection(ConnectionType.SERVER, this.connectionOptions);
+    const endpoint = new WebSocketEndpoint(transport, connection, this.endpointOptions, this.runtime);
+    this.tracker.track(endpoint);
     this.emit("handshake", endpoint);
   }
 }

@@ -4,10 +4,19 @@
  * long one message may take to arrive once it started (`messageTimeout`). The core has no
  * timers, so these live in the runtime glue.
  *
- * One timer per connection, armed lazily: receiving bytes only notes the time (no timer call
- * per chunk); when the timer fires it compares the deadlines with the clock, acts on the ones
- * that passed and arms itself for the next.
+ * No timer of its own: every watchdog of the runtime waits on one DeadlineSweep
+ * (./deadline-sweep.ts), which tells it when its next deadline came, within WATCHDOG_QUANTA of
+ * its shortest limit (at most MAX_QUANTUM late: a second for the server defaults). Receiving
+ * bytes only notes the time (no timer work per chunk); when its turn comes the watchdog compares
+ * the deadlines with the clock, acts on the ones that passed and waits for the next.
  */
+import { sweepFor, type DeadlineSweep, type SweepEntry } from "./deadline-sweep.js";
+import type { TimerHandle } from "./transport.js";
+
+/** A limit is met at most a 1/WATCHDOG_QUANTA of it late (a limit of 120 ms: by 4 ms)… */
+const WATCHDOG_QUANTA = 30;
+/** …and never more than this many milliseconds late. */
+const MAX_QUANTUM = 1000;
 
 export interface WatchdogLimits {
   /** Milliseconds without a byte from the peer before the connection is closed (0: never). */
@@ -18,24 +27,29 @@ export interface WatchdogLimits {
   messageTimeout: number;
 }
 
+/**
+ * What the watchdog asks of its endpoint: methods (the endpoint implements them), not closures,
+ * since every idle connection would hold one of each.
+ */
 export interface WatchdogHooks {
   /** False while the endpoint itself stopped reading: the peer cannot be blamed for silence then. */
-  reading(): boolean;
+  watchdogReading(): boolean;
   /** A frame or data message has started arriving and is not complete. */
-  messageInProgress(): boolean;
+  watchdogMessageInProgress(): boolean;
   /** How many messages were completed so far (a new count means a new message started since). */
-  messagesCompleted(): number;
-  ping(): void;
-  idle(): void;
-  messageTimedOut(): void;
+  watchdogMessagesCompleted(): number;
+  watchdogPing(): void;
+  watchdogIdle(): void;
+  watchdogMessageTimedOut(): void;
 }
 
-export class Watchdog {
+export class Watchdog implements SweepEntry {
   private readonly limits: WatchdogLimits;
   private readonly hooks: WatchdogHooks;
-  /** Lets the process exit while only this timer is pending (the runtime's way: see Runtime). */
-  private readonly unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly sweep: DeadlineSweep;
+  /** How late a deadline may be met (ms): a fraction of the shortest limit. */
+  private readonly quantum: number;
+  sweepSlot: number | null = null;
   private lastActivity = 0;
   private pinged = false;
   /** When the message now in progress was first seen, and how many had completed then. */
@@ -43,10 +57,12 @@ export class Watchdog {
   private messageSeenAfter = 0;
   private stopped = false;
 
-  constructor(limits: WatchdogLimits, hooks: WatchdogHooks, unrefTimer: (timer: ReturnType<typeof setTimeout>) => void) {
+  /** `unrefTimer`: the runtime's (see Runtime), which tells the runtime's sweep. */
+  constructor(limits: WatchdogLimits, hooks: WatchdogHooks, unrefTimer: (timer: TimerHandle) => void) {
     this.limits = limits;
     this.hooks = hooks;
-    this.unrefTimer = unrefTimer;
+    this.sweep = sweepFor(unrefTimer);
+    this.quantum = Math.min(MAX_QUANTUM, Math.max(1, Math.floor(shortestLimit(limits) / WATCHDOG_QUANTA)));
   }
 
   /** Any limit is set. */
@@ -56,8 +72,9 @@ export class Watchdog {
 
   /** The connection is open: start the clocks. */
   start(): void {
-    this.lastActivity = performance.now();
-    this.arm(this.shortestLimit());
+    const now = performance.now();
+    this.lastActivity = now;
+    this.arm(now + shortestLimit(this.limits));
   }
 
   /**
@@ -74,11 +91,11 @@ export class Watchdog {
 
   /** Remember when the message now in progress was first seen; false when none is. */
   private noteMessage(now: number): boolean {
-    if (!this.hooks.messageInProgress()) {
+    if (!this.hooks.watchdogMessageInProgress()) {
       this.messageSeenAt = null;
       return false;
     }
-    const completed = this.hooks.messagesCompleted();
+    const completed = this.hooks.watchdogMessagesCompleted();
     if (this.messageSeenAt === null || completed !== this.messageSeenAfter) {
       this.messageSeenAt = now;
       this.messageSeenAfter = completed;
@@ -89,28 +106,19 @@ export class Watchdog {
   /** The closing handshake started, or the connection ended: these limits no longer apply. */
   stop(): void {
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.sweep.remove(this);
   }
 
-  private shortestLimit(): number {
-    const { idleTimeout, pingInterval, messageTimeout } = this.limits;
-    let shortest = Infinity;
-    for (const limit of [idleTimeout, pingInterval, messageTimeout]) if (limit > 0 && limit < shortest) shortest = limit;
-    return shortest;
+  /** Be told at `deadline` (performance.now() ms), or within a quantum after it. */
+  private arm(deadline: number): void {
+    if (this.stopped || !Number.isFinite(deadline)) return;
+    this.sweep.schedule(this, deadline, this.quantum);
   }
 
-  private arm(delay: number): void {
-    if (this.stopped || !Number.isFinite(delay)) return;
-    this.timer = setTimeout(this.check, Math.max(1, Math.ceil(delay)));
-    this.unrefTimer(this.timer);
-  }
-
-  private readonly check = (): void => {
-    this.timer = null;
+  /** The deadline the watchdog waited for came (DeadlineSweep). */
+  due(now: number): void {
     if (this.stopped) return;
-    const now = performance.now();
-    if (!this.hooks.reading()) {
+    if (!this.hooks.watchdogReading()) {
       // Our own backpressure holds the peer's bytes back: its clocks start again when we read.
       this.lastActivity = now;
       this.messageSeenAt = null;
@@ -120,17 +128,17 @@ export class Watchdog {
     const silence = now - this.lastActivity;
     if (pingInterval > 0 && !this.pinged && silence >= pingInterval) {
       this.pinged = true;
-      this.hooks.ping();
+      this.hooks.watchdogPing();
       if (this.stopped) return;
     }
-    this.arm(this.nextDeadline(now) - now);
-  };
+    this.arm(this.nextDeadline(now));
+  }
 
   private messageTimedOut(now: number): boolean {
     const limit = this.limits.messageTimeout;
     if (limit <= 0 || !this.noteMessage(now) || now - this.messageSeenAt! < limit) return false;
     this.stop();
-    this.hooks.messageTimedOut();
+    this.hooks.watchdogMessageTimedOut();
     return true;
   }
 
@@ -138,7 +146,7 @@ export class Watchdog {
     const limit = this.limits.idleTimeout;
     if (limit <= 0 || now - this.lastActivity < limit) return false;
     this.stop();
-    this.hooks.idle();
+    this.hooks.watchdogIdle();
     return true;
   }
 
@@ -151,4 +159,13 @@ export class Watchdog {
     // A message first seen at the next check is judged a messageTimeout after that.
     return Math.max(next, now + 1);
   }
+}
+
+/** The shortest of the limits that are set (Infinity: none is). */
+function shortestLimit(limits: WatchdogLimits): number {
+  let shortest = Infinity;
+  if (limits.idleTimeout > 0) shortest = Math.min(shortest, limits.idleTimeout);
+  if (limits.pingInterval > 0) shortest = Math.min(shortest, limits.pingInterval);
+  if (limits.messageTimeout > 0) shortest = Math.min(shortest, limits.messageTimeout);
+  return shortest;
 }

@@ -282,9 +282,15 @@ describe.each(ROLES)("frames, %s receiving", (role) => {
     const count = 2000;
     const ping = peerFrame(role, { opcode: OP.PING, payload: new Uint8Array(125).fill(0x70) });
     const conns = Array.from({ length: count }, () => open(role).conn);
+    // A connection makes its frame decoder with its first byte after the handshake: measure from
+    // there, so that the figure is what the frame's bytes cost, not the decoder's fixed size.
+    for (const conn of conns) {
+      conn.receiveData(ping.slice(0, 1));
+      expect(drain(conn)).toEqual([]);
+    }
     const before = retained();
     for (const conn of conns) {
-      for (let i = 0; i < ping.length - 1; i++) {
+      for (let i = 1; i < ping.length - 1; i++) {
         conn.receiveData(ping.slice(i, i + 1));
         expect(drain(conn)).toEqual([]);
       }
