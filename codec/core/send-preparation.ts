@@ -91,6 +91,7 @@ export class SendPreparation {
       const commit = (): void => {
         record.extensions = built.extensions;
         record.subprotocol = event.subprotocol ?? null;
+        record.packReceivedRequest();
       };
       return { event, bytes: built.bytes, error: null, commit };
     }

@@ -9,6 +9,7 @@ import type { RemoteProtocolError } from "../errors.js";
 import type { Request } from "../events.js";
 import type { Extension } from "../extension.js";
 import type { UpgradeRequest } from "../handshake/index.js";
+import { packRequest, unpackRequest } from "../handshake/packed-request.js";
 import type { PeerEvent } from "./types.js";
 
 /** Bytes received and EOF. Before OPEN bytes wait in `held`; from OPEN on they go to the decoder. */
@@ -25,14 +26,34 @@ const NO_RESPONSES: readonly string[] = Object.freeze([]);
 export class HandshakeRecord {
   /** Client, once its Request is out: what it offered (the response is checked against it). */
   clientOffer: UpgradeRequest | null = null;
-  /** Server, once a valid request arrived. */
-  receivedRequest: Request | null = null;
+  /**
+   * Server, once a valid request arrived: the Request, then from OPEN on its packed form
+   * (../handshake/packed-request.ts), which only persistence reads again.
+   */
+  private request: Request | string | null = null;
   /** The negotiated extensions, in the order they apply. */
   extensions: readonly Extension[] = NO_EXTENSIONS;
   /** Kept for persistence only: written once per handshake, never on the frame path. */
   subprotocol: string | null = null;
   /** Client: the server's extension elements, in the order of `extensions`. */
   extensionResponses: readonly string[] = NO_RESPONSES;
+
+  /** The received request (after OPEN, a new Request equal to it on each call). */
+  get receivedRequest(): Request | null {
+    const request = this.request;
+    return typeof request === "string" ? unpackRequest(request) : request;
+  }
+
+  set receivedRequest(request: Request | null) {
+    this.request = request;
+  }
+
+  /** The connection is open: keep the request packed (the same string the endpoint keeps). */
+  packReceivedRequest(): void {
+    const request = this.request;
+    if (request === null || typeof request === "string") return;
+    this.request = packRequest(request) ?? request;
+  }
 }
 
 /** What a step produced besides its event: the lifecycle change and the handshake error, if any. */

@@ -103,7 +103,7 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
       runtime.defer(() => this.pump());
       return;
     }
-    this.receivedRequest = negotiated.request;
+    this.keepRequest(negotiated.request);
     runtime.defer(() => {
       if (this.connection.state === ConnectionState.OPEN) this.opened(negotiated.protocol, negotiated.extensions);
       this.pump();
@@ -116,10 +116,6 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   get extensions(): readonly Extension[] {
     return this.negotiatedExtensions;
-  }
-
-  get request(): Request | null {
-    return this.receivedRequest;
   }
 
   // -- the public API (documented on each runtime's WebSocketEndpoint) --------------------------

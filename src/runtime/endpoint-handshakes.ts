@@ -28,7 +28,7 @@ export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends 
   // -- the opening handshake --------------------------------------------------------------------
 
   protected onRequest(request: Request): void {
-    this.receivedRequest = request;
+    this.keepRequest(request);
     let decision: HandshakeDecision | Promise<HandshakeDecision>;
     try {
       decision = this.handleRequest === null ? new AcceptConnection() : this.handleRequest(request, this.owner);
@@ -101,6 +101,7 @@ export abstract class EndpointHandshakes<Owner extends EndpointEmitter> extends 
     this.startWatchdog();
     this.negotiatedProtocol = protocol;
     this.negotiatedExtensions = extensions;
+    this.releaseRequest();
     // Messages that came with the handshake wait one turn of the event loop, so that whoever
     // awaits the open endpoint (a promise continuation) can attach its listeners first.
     this.deferredAfterOpen = true;
