@@ -8,7 +8,7 @@ import { ConnectionType, type ConnectionState } from "../constants.js";
 import { LocalProtocolError } from "../errors.js";
 import { AcceptConnection, CloseConnection, Event, eventName, RejectConnection, RejectData, Request } from "../events.js";
 import * as handshake from "../handshake/index.js";
-import type { HandshakeRecord } from "./state.js";
+import { NO_EXTENSIONS, type HandshakeRecord } from "./state.js";
 import type { Entropy } from "./types.js";
 
 interface Prepared {
@@ -89,7 +89,8 @@ export class SendPreparation {
       if (request === null) throw new LocalProtocolError("AcceptConnection needs a received Request");
       const built = handshake.buildAcceptResponse(request, event);
       const commit = (): void => {
-        record.extensions = built.extensions;
+        // Most connections enable none: the shared empty list rather than one per open connection.
+        record.extensions = built.extensions.length === 0 ? NO_EXTENSIONS : built.extensions;
         record.subprotocol = event.subprotocol ?? null;
         record.packReceivedRequest();
       };

@@ -19,7 +19,7 @@ export class HeldInput {
 }
 
 /** Empty lists shared by every record (each one's own were 64 bytes of every idle connection). */
-const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+export const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
 const NO_RESPONSES: readonly string[] = Object.freeze([]);
 
 /** What the opening handshake sent, received and settled. */
