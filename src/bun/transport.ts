@@ -105,17 +105,17 @@ export class BunTransport implements Transport {
       if (this.discarded > this.discardLimit) this.socket.pause();
       return;
     }
-    this.sink.data(chunk);
+    this.sink.transportData(chunk);
   }
 
   peerEnded(): void {
     if (this.sink === null) this.early.push(() => this.peerEnded());
-    else this.sink.end();
+    else this.sink.transportEnd();
   }
 
   failed(error: Error): void {
     if (this.sink === null) this.early.push(() => this.failed(error));
-    else if (!this.isDestroyed) this.sink.error(error);
+    else if (!this.isDestroyed) this.sink.transportError(error);
   }
 
   closed(error?: Error): void {
@@ -132,8 +132,8 @@ export class BunTransport implements Transport {
   }
 
   private reportClose(error?: Error): void {
-    if (error !== undefined && !this.isDestroyed) this.sink!.error(error);
-    this.sink!.close();
+    if (error !== undefined && !this.isDestroyed) this.sink!.transportError(error);
+    this.sink!.transportClose();
   }
 
   // -- the Transport --------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ export class BunTransport implements Transport {
     }
     if (this.needDrain && this.sink !== null) {
       this.needDrain = false;
-      this.sink.drain();
+      this.sink.transportDrain();
     }
   }
 

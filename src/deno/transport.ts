@@ -110,12 +110,12 @@ export class DenoTransport implements Transport {
       if (this.isDestroyed) return;
       if (count === null) {
         this.readEnded = true;
-        this.sink!.end();
+        this.sink!.transportEnd();
         this.closeIfDone();
         return;
       }
       if (this.stopped) this.discarded += count;
-      this.sink!.data(buffer.slice(0, count));
+      this.sink!.transportData(buffer.slice(0, count));
     }
   }
 
@@ -151,7 +151,7 @@ export class DenoTransport implements Transport {
     }
     if (this.needDrain && !this.isDestroyed) {
       this.needDrain = false;
-      this.sink!.drain();
+      this.sink!.transportDrain();
     }
     this.closeIfDone();
   }
@@ -239,13 +239,13 @@ export class DenoTransport implements Transport {
 
   private fail(error: unknown): void {
     if (this.isDestroyed) return; // our own close() interrupted a read or write
-    this.sink!.error(error instanceof Error ? error : new Error(String(error)));
+    this.sink!.transportError(error instanceof Error ? error : new Error(String(error)));
     this.destroy();
   }
 
   private reportClose(): void {
     if (this.closeReported) return;
     this.closeReported = true;
-    this.sink?.close();
+    this.sink?.transportClose();
   }
 }

@@ -28,19 +28,19 @@ const TRANSPORT = Symbol("wsmachine.transport");
 type AttachedStream = Duplex & { [SINK]: TransportSink; [TRANSPORT]: NodeTransport };
 
 function streamData(this: AttachedStream, chunk: Uint8Array): void {
-  this[SINK].data(chunk);
+  this[SINK].transportData(chunk);
 }
 function streamEnd(this: AttachedStream): void {
-  this[SINK].end();
+  this[SINK].transportEnd();
 }
 function streamClose(this: AttachedStream): void {
-  this[SINK].close();
+  this[SINK].transportClose();
 }
 function streamError(this: AttachedStream, error: Error): void {
-  this[SINK].error(error);
+  this[SINK].transportError(error);
 }
 function streamDrain(this: AttachedStream): void {
-  this[SINK].drain();
+  this[SINK].transportDrain();
 }
 function streamReadableAfterStop(this: AttachedStream): void {
   this[TRANSPORT].discardAfterStop();

@@ -72,12 +72,11 @@ import {
   type SendOptions,
 } from "./endpoint-types.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
-import { EndpointSink } from "./endpoint-sink.js";
-import type { Runtime, Transport } from "./transport.js";
+import type { Runtime, Transport, TransportSink } from "./transport.js";
 
 type MessageListener = (data: string | Uint8Array, isBinary: boolean) => unknown;
 
-export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandshakes<Owner> {
+export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandshakes<Owner> implements TransportSink {
   // A message being reassembled.
   // A message being reassembled from fragments (null: none, as for almost every connection).
   private textParts: string[] | null = null;
@@ -96,7 +95,7 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
       }, handshakeTimeout);
       runtime.unrefTimer(this.handshakeTimer);
     }
-    transport.start(new EndpointSink(this));
+    transport.start(this);
     // Read what the connection already holds (a request passed to initiateUpgradeConnection, the
     // bytes after it) once the creator has attached its listeners.
     if (negotiated === undefined) {
@@ -198,7 +197,7 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
 
   // -- transport events -------------------------------------------------------------------------
 
-  /** Bytes from the peer (EndpointSink). */
+  /** Bytes from the peer (TransportSink). */
   transportData(chunk: Uint8Array): void {
     // After the end, the peer's bytes mean nothing (RFC 6455 §7.1.1: nothing after the close),
     // and once reading stopped, what the transport still read before pausing is dropped.
@@ -217,13 +216,13 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
     this.watchdog?.activity();
   }
 
-  /** The peer ended its side (EndpointSink). */
+  /** The peer ended its side (TransportSink). */
   transportEnd(): void {
     this.feedEof();
     this.pump();
   }
 
-  /** The transport closed (EndpointSink). */
+  /** The transport closed (TransportSink). */
   transportClose(): void {
     this.transportClosed = true;
     this.writeBlocked = false; // nothing will drain any more
@@ -232,13 +231,13 @@ export class EndpointCore<Owner extends EndpointEmitter> extends EndpointHandsha
     this.pump();
   }
 
-  /** A transport error (EndpointSink). */
+  /** A transport error (TransportSink). */
   transportError(error: Error): void {
     // 'close' follows; the error is only news.
     this.reportError(error);
   }
 
-  /** The transport's buffer emptied (EndpointSink). */
+  /** The transport's buffer emptied (TransportSink). */
   transportDrain(): void {
     this.drained();
   }

@@ -7,18 +7,23 @@
  */
 import { turnQueue } from "./turns.js";
 
-/** What a transport tells its endpoint; each callback is called synchronously from the transport's I/O. */
+/**
+ * What a transport tells its endpoint; each callback is called synchronously from the transport's
+ * I/O. The endpoint (./endpoint-core.ts) is its own sink: the names say they come from the
+ * transport, so that they stand apart from the endpoint's public API (its `close` above all), and
+ * an idle connection holds no forwarding object for them (bench:e2e R1).
+ */
 export interface TransportSink {
   /** Bytes from the peer. The endpoint keeps the array (the transport must not reuse it). */
-  data(chunk: Uint8Array): void;
+  transportData(chunk: Uint8Array): void;
   /** The peer ended its side (EOF); writing may still be possible (half-close). */
-  end(): void;
+  transportEnd(): void;
   /** The transport is closed for good (both sides, or destroyed). Called once, last. */
-  close(): void;
-  /** A transport error; `close` follows, so the error is only news. */
-  error(error: Error): void;
+  transportClose(): void;
+  /** A transport error; `transportClose` follows, so the error is only news. */
+  transportError(error: Error): void;
   /** What `write` queued was handed to the system after a `write` returned false. */
-  drain(): void;
+  transportDrain(): void;
 }
 
 /** A byte stream to the peer. */
