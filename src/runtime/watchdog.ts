@@ -17,6 +17,9 @@ import type { TimerHandle } from "./transport.js";
 const WATCHDOG_QUANTA = 30;
 /** …and never more than this many milliseconds late. */
 const MAX_QUANTUM = 1000;
+/** Watchdog flags: a ping was sent for the current silence; the watchdog was stopped. */
+const PINGED = 1;
+const STOPPED = 2;
 
 export interface WatchdogLimits {
   /** Milliseconds without a byte from the peer before the connection is closed (0: never). */
@@ -47,22 +50,24 @@ export class Watchdog implements SweepEntry {
   private readonly limits: WatchdogLimits;
   private readonly hooks: WatchdogHooks;
   private readonly sweep: DeadlineSweep;
-  /** How late a deadline may be met (ms): a fraction of the shortest limit. */
-  private readonly quantum: number;
   sweepSlot: number | null = null;
+  /**
+   * When the peer was last heard from (performance.now() ms, rounded up: a whole number stays a
+   * small integer in the object, where a fraction would take a heap number of its own per
+   * connection; rounding up only makes a deadline up to a millisecond later, never earlier).
+   */
   private lastActivity = 0;
-  private pinged = false;
+  /** PINGED | STOPPED (one field rather than two per connection). */
+  private flags = 0;
   /** When the message now in progress was first seen, and how many had completed then. */
   private messageSeenAt: number | null = null;
   private messageSeenAfter = 0;
-  private stopped = false;
 
   /** `unrefTimer`: the runtime's (see Runtime), which tells the runtime's sweep. */
   constructor(limits: WatchdogLimits, hooks: WatchdogHooks, unrefTimer: (timer: TimerHandle) => void) {
     this.limits = limits;
     this.hooks = hooks;
     this.sweep = sweepFor(unrefTimer);
-    this.quantum = Math.min(MAX_QUANTUM, Math.max(1, Math.floor(shortestLimit(limits) / WATCHDOG_QUANTA)));
   }
 
   /** Any limit is set. */
@@ -73,7 +78,7 @@ export class Watchdog implements SweepEntry {
   /** The connection is open: start the clocks. */
   start(): void {
     const now = performance.now();
-    this.lastActivity = now;
+    this.lastActivity = Math.ceil(now);
     this.arm(now + shortestLimit(this.limits));
   }
 
@@ -84,8 +89,8 @@ export class Watchdog implements SweepEntry {
    */
   activity(): void {
     const now = performance.now();
-    this.lastActivity = now;
-    this.pinged = false;
+    this.lastActivity = Math.ceil(now);
+    this.flags &= ~PINGED;
     if (this.limits.messageTimeout > 0) this.noteMessage(now);
   }
 
@@ -105,31 +110,33 @@ export class Watchdog implements SweepEntry {
 
   /** The closing handshake started, or the connection ended: these limits no longer apply. */
   stop(): void {
-    this.stopped = true;
+    this.flags |= STOPPED;
     this.sweep.remove(this);
   }
 
   /** Be told at `deadline` (performance.now() ms), or within a quantum after it. */
   private arm(deadline: number): void {
-    if (this.stopped || !Number.isFinite(deadline)) return;
-    this.sweep.schedule(this, deadline, this.quantum);
+    if ((this.flags & STOPPED) !== 0 || !Number.isFinite(deadline)) return;
+    // How late it may be met: a fraction of the shortest limit (computed here, not kept per connection).
+    const quantum = Math.min(MAX_QUANTUM, Math.max(1, Math.floor(shortestLimit(this.limits) / WATCHDOG_QUANTA)));
+    this.sweep.schedule(this, deadline, quantum);
   }
 
   /** The deadline the watchdog waited for came (DeadlineSweep). */
   due(now: number): void {
-    if (this.stopped) return;
+    if ((this.flags & STOPPED) !== 0) return;
     if (!this.hooks.watchdogReading()) {
       // Our own backpressure holds the peer's bytes back: its clocks start again when we read.
-      this.lastActivity = now;
+      this.lastActivity = Math.ceil(now);
       this.messageSeenAt = null;
     }
     if (this.messageTimedOut(now) || this.idleTimedOut(now)) return;
     const { pingInterval } = this.limits;
     const silence = now - this.lastActivity;
-    if (pingInterval > 0 && !this.pinged && silence >= pingInterval) {
-      this.pinged = true;
+    if (pingInterval > 0 && (this.flags & PINGED) === 0 && silence >= pingInterval) {
+      this.flags |= PINGED;
       this.hooks.watchdogPing();
-      if (this.stopped) return;
+      if ((this.flags & STOPPED) !== 0) return;
     }
     this.arm(this.nextDeadline(now));
   }
@@ -154,7 +161,7 @@ export class Watchdog implements SweepEntry {
     const { idleTimeout, pingInterval, messageTimeout } = this.limits;
     let next = Infinity;
     if (idleTimeout > 0) next = Math.min(next, this.lastActivity + idleTimeout);
-    if (pingInterval > 0 && !this.pinged) next = Math.min(next, this.lastActivity + pingInterval);
+    if (pingInterval > 0 && (this.flags & PINGED) === 0) next = Math.min(next, this.lastActivity + pingInterval);
     if (messageTimeout > 0) next = Math.min(next, (this.messageSeenAt ?? now) + messageTimeout);
     // A message first seen at the next check is judged a messageTimeout after that.
     return Math.max(next, now + 1);
