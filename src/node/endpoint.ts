@@ -34,10 +34,8 @@ export type RequestHandler = Shared.RequestHandler<WebSocketEndpoint>;
 export type EndpointOptions = Shared.EndpointOptions<WebSocketEndpoint>;
 
 export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
-  /** The Sans-I/O connection; `connection.actor` is its statechart actor (subscribe to watch it). */
-  readonly connection: WSConnection | Connection;
   readonly socket: Duplex;
-  readonly role: ConnectionType;
+  // The connection and the role are the core's, read through it: two fields less per connection.
   private readonly core: EndpointCore<WebSocketEndpoint>;
 
   /**
@@ -47,9 +45,16 @@ export class WebSocketEndpoint extends EventEmitter<WebSocketEndpointEvents> {
   constructor(socket: Duplex, connection: WSConnection | Connection, options: EndpointOptions = {}, negotiated?: Shared.Negotiated) {
     super();
     this.socket = socket;
-    this.connection = connection;
-    this.role = connection.role;
     this.core = new EndpointCore<WebSocketEndpoint>(this, new NodeTransport(socket), connection, options, nodeRuntime, negotiated);
+  }
+
+  /** The Sans-I/O connection; `connection.actor` is its statechart actor (subscribe to watch it). */
+  get connection(): WSConnection | Connection {
+    return this.core.connection;
+  }
+
+  get role(): ConnectionType {
+    return this.core.role;
   }
 
   /** The subprotocol the handshake settled on (null: none, or not open yet). */

@@ -20,19 +20,26 @@ export type RequestHandler = Shared.RequestHandler<WebSocketEndpoint>;
 export type EndpointOptions = Shared.EndpointOptions<WebSocketEndpoint>;
 
 export class WebSocketEndpoint extends Emitter<WebSocketEndpointEvents> {
-  /** The Sans-I/O connection; `connection.actor` is its statechart actor (subscribe to watch it). */
-  readonly connection: WSConnection;
   /** The runtime's connection, wrapped (DenoTransport, BunTransport). */
   readonly transport: Transport;
-  readonly role: ConnectionType;
+  private readonly connectionOf: WSConnection;
+  // The role is the core's, read through it: a field less per connection.
   private readonly core: EndpointCore<WebSocketEndpoint>;
 
   constructor(transport: Transport, connection: WSConnection, options: EndpointOptions = {}, runtime: Runtime = portableRuntime) {
     super();
     this.transport = transport;
-    this.connection = connection;
-    this.role = connection.role;
+    this.connectionOf = connection;
     this.core = new EndpointCore<WebSocketEndpoint>(this, transport, connection, options, runtime);
+  }
+
+  /** The Sans-I/O connection; `connection.actor` is its statechart actor (subscribe to watch it). */
+  get connection(): WSConnection {
+    return this.connectionOf;
+  }
+
+  get role(): ConnectionType {
+    return this.core.role;
   }
 
   /** The subprotocol the handshake settled on (null: none, or not open yet). */
