@@ -16,11 +16,37 @@
  * Request lives), so the endpoint and the core it drives share one copy.
  *
  * Layout: host, target, the number of subprotocols, the subprotocols, the number of extension
- * offers, the offers, then each extra header's name and value.
+ * offers, the offers, then each extra header's name and value. A name of COMMON_NAMES is the one
+ * control character for its place in the list (a field name is tchars, so never one): the four
+ * names every upgrade request has, and the ones browsers send, cost a character each.
  */
 import { Request, type Headers } from "../events.js";
 
 const SEPARATOR = "\n";
+/** At most 31 names (the control characters from U+0001, LF excepted). */
+const COMMON_NAMES = [
+  "upgrade",
+  "connection",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "origin",
+  "user-agent",
+  "accept-encoding",
+  "accept-language",
+  "cache-control",
+  "pragma",
+  "cookie",
+  "authorization",
+  "accept",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "forwarded",
+  "referer",
+];
+const CODE_OF = new Map<string, string>();
+COMMON_NAMES.forEach((name, index) => CODE_OF.set(name, String.fromCharCode(index >= 9 ? index + 2 : index + 1)));
+const NAME_OF = new Map<string, string>([...CODE_OF].map(([name, code]) => [code, name]));
 const NONE: readonly string[] = Object.freeze([]);
 const packedOf = new WeakMap<Request, string>();
 
@@ -34,8 +60,14 @@ export function packRequest(request: Request): string | null {
     if (typeof offer !== "string") return null;
     parts.push(offer);
   }
-  for (const [name, value] of request.extraHeaders) parts.push(name, value);
   for (const part of parts) if (typeof part !== "string" || part.includes(SEPARATOR)) return null;
+  for (const [name, value] of request.extraHeaders) {
+    if (typeof name !== "string" || typeof value !== "string" || value.includes(SEPARATOR)) return null;
+    const code = CODE_OF.get(name);
+    // Not packed: a name holding LF, or one that would read back as a common name's code.
+    if (code === undefined && (name.includes(SEPARATOR) || NAME_OF.has(name))) return null;
+    parts.push(code ?? name, value);
+  }
   const packed = parts.join(SEPARATOR);
   packedOf.set(request, packed);
   return packed;
@@ -53,7 +85,10 @@ export function unpackRequest(packed: string): Request {
   const subprotocols = take();
   const extensions = take();
   const extraHeaders: Headers = [];
-  for (; at + 1 < parts.length; at += 2) extraHeaders.push([parts[at]!, parts[at + 1]!]);
+  for (; at + 1 < parts.length; at += 2) {
+    const name = parts[at]!;
+    extraHeaders.push([(name.length === 1 ? NAME_OF.get(name) : undefined) ?? name, parts[at + 1]!]);
+  }
   return new Request({
     host: parts[0]!,
     target: parts[1]!,

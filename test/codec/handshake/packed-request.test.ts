@@ -41,8 +41,17 @@ describe("packRequest / unpackRequest", () => {
     expect(packRequest(received(HEAD))).toBe(packed); // equal strings for an equal request
   });
 
-  it("decline what they could not give back: a field holding LF, an Extension object", () => {
+  it("write a common header name as one character, and give any other name back as it was", () => {
+    const common = new Request({ host: "h", target: "/", extraHeaders: [["user-agent", "u"], ["sec-websocket-key", "k"]] });
+    expect(packRequest(common)).toBe("h\n/\n0\n0\n\x06\nu\n\x03\nk");
+    const unusual = new Request({ host: "h", target: "/", extraHeaders: [["User-Agent", "u"], ["x", "1"], ["a\tb", ""]] });
+    expect(unpackRequest(packRequest(unusual)!)).toEqual(unusual);
+  });
+
+  it("decline what they could not give back: a field holding LF, a name that reads as a code, an Extension object", () => {
     expect(packRequest(new Request({ host: "h", target: "/", extraHeaders: [["x-a", "1\n2"]] }))).toBeNull();
+    expect(packRequest(new Request({ host: "h", target: "/", extraHeaders: [["\x01", "1"]] }))).toBeNull();
+    expect(packRequest(new Request({ host: "h\n", target: "/" }))).toBeNull();
     expect(packRequest(new Request({ host: "h", target: "/", extensions: [new FakeExtension({ name: "x-fake" })] }))).toBeNull();
   });
 });
