@@ -48,8 +48,8 @@ function streamReadableAfterStop(this: AttachedStream): void {
 
 export class NodeTransport implements Transport {
   readonly stream: Duplex;
-  private discarded = 0;
-  private discardLimit = 0;
+  /** Bytes that may still be read and dropped after `stopReading`. */
+  private discardLeft = 0;
 
   constructor(stream: Duplex) {
     this.stream = stream;
@@ -116,7 +116,7 @@ export class NodeTransport implements Transport {
    * the endpoint's close timer destroys the stream.
    */
   stopReading(discardLimit: number): void {
-    this.discardLimit = discardLimit;
+    this.discardLeft = discardLimit;
     this.stream.pause();
     // A 'readable' listener takes flow control from 'data' (which read() still emits).
     this.stream.on("readable", streamReadableAfterStop);
@@ -126,10 +126,10 @@ export class NodeTransport implements Transport {
   /** Read and drop what Node holds, as long as the whole of it fits within the discard limit. */
   discardAfterStop(): void {
     const stream = this.stream;
-    while (stream.readableLength > 0 && this.discarded + stream.readableLength <= this.discardLimit) {
+    while (stream.readableLength > 0 && stream.readableLength <= this.discardLeft) {
       const chunk = stream.read() as Uint8Array | null;
       if (chunk === null) return;
-      this.discarded += chunk.length;
+      this.discardLeft -= chunk.length;
     }
     // Nothing buffered: this read() lets Node notice an EOF it holds ('end').
     if (stream.readableLength === 0) stream.read(0);

@@ -34,7 +34,7 @@ describe("packRequest / unpackRequest", () => {
     expect(unpackRequest(packRequest(request)!)).toEqual(request);
   });
 
-  it("pack the same Request to the same string, so that its holders share one copy", () => {
+  it("pack the same Request twice in a row to the same string, so that its holders share one copy", () => {
     const request = received(HEAD);
     const packed = packRequest(request);
     expect(packRequest(request)).toBe(packed);
