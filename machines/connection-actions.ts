@@ -7,6 +7,7 @@ import { LocalProtocolError } from "../codec/errors.js";
 import type { WebSocketEvent } from "../codec/events.js";
 import type { InputPhase, PeerEvent } from "../codec/core/protocol-core.js";
 import type { ConnectionState } from "../codec/constants.js";
+import { readInput, type InputDriver } from "./connection-input.js";
 import type { ConnectionMachineContext, ConnectionMachineEmitted, ConnectionMachineEvent } from "./connection-types.js";
 
 /** What an action may do besides reading the context: the actor and the runner each supply these. */
@@ -91,26 +92,32 @@ export const connectionActions = {
 
 /**
  * Hand out every event the buffered input yields in this phase. A lifecycle event (a close
- * frame, a failure, EOF, the end of the handshake) ends the loop: it is raised so the machine
+ * frame, a failure, EOF, the end of the handshake) ends the reading: it is raised so the machine
  * moves, and the state it enters reads the rest of the input on entry, as that state reads
  * input (frames after an accepted handshake, nothing after a close). `WSConnection` reads input
- * itself (lazily, in `events()`), so for it `core.step` is never called from here.
+ * itself (lazily, in `events()`), so for it the core is never stepped from here.
  */
 function drainInput(effects: ActionEffects, context: ConnectionMachineContext, phase: InputPhase): void {
-  const core = context.core;
-  if (core.readsOutsideActor) return;
-  for (;;) {
-    const event = core.step(phase);
-    const transition = core.takeTransition();
-    const error = core.takeHandshakeError();
-    // The core yields only the classes of the WebSocketEvent union.
-    if (event !== null) effects.emit({ type: "ws.event", event: event as WebSocketEvent });
-    if (error !== null) effects.emit({ type: "ws.error", error });
-    if (transition !== null) {
-      effects.raise(transition);
-      return;
-    }
-    if (event === null) return;
-  }
+  if (context.core.readsOutsideActor) return;
+  readInput(context.core, actorInput, { effects, phase, raised: false });
 }
 
+interface ActorReading {
+  readonly effects: ActionEffects;
+  readonly phase: InputPhase;
+  raised: boolean;
+}
+
+/** `readInput`'s driver inside an action: emit, and raise the lifecycle event (then stop). */
+const actorInput: InputDriver<ActorReading> = {
+  inputPhase: (reading) => (reading.raised ? null : reading.phase),
+  deliver: (reading, event) => {
+    reading.effects.emit({ type: "ws.event", event });
+    return false;
+  },
+  handshakeError: (reading, error) => reading.effects.emit({ type: "ws.error", error }),
+  lifecycle: (reading, event) => {
+    reading.effects.raise(event);
+    reading.raised = true;
+  },
+};

@@ -28,7 +28,8 @@ import {
   type InternalConnectionMachineInput,
 } from "../machines/connection-machine.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
-import type { InputPhase, PeerEvent, ProtocolCore } from "../codec/core/protocol-core.js";
+import { handOff, readInput, type InputDriver } from "../machines/connection-input.js";
+import type { InputPhase, ProtocolCore, StepResult } from "../codec/core/protocol-core.js";
 import type { Headers } from "../codec/events.js";
 import { ConnectionState, ConnectionType } from "../codec/constants.js";
 import { LocalProtocolError, RemoteProtocolError, type ProtocolError } from "../codec/errors.js";
@@ -54,6 +55,10 @@ abstract class ConnectionEndpoint {
   /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
   private readonly produced: WebSocketEvent[] = [];
   private producedIndex = 0;
+  /** What `readInput` is reading for: the handshake (`receiveData`) or `events()`; and what it found. */
+  private readsHandshake = false;
+  private nextRead: WebSocketEvent | null = null;
+  private readError: RemoteProtocolError | null = null;
   /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
   private output: Uint8Array[] = [];
   private refusal: ProtocolError | null = null;
@@ -356,37 +361,58 @@ abstract class ConnectionEndpoint {
       }
       return event;
     }
-    for (;;) {
-      const phase = this.phase;
-      // The handshake's input was parsed by receiveData (the chart's parsesOnReceive states).
-      if (phase === null || this.lifecycle.parsesOnReceive) return null;
-      // The core yields only the classes of the WebSocketEvent union.
-      const event = this.core.step(phase) as WebSocketEvent | null;
-      const transition = this.core.takeTransition();
-      if (transition !== null) this.lifecycleSend(transition);
-      if (event !== null) return event;
-      if (transition === null) return null;
-    }
+    // The handshake's input was parsed by receiveData (the chart's parsesOnReceive states).
+    this.readsHandshake = false;
+    readInput(this.core, ConnectionEndpoint.reading, this);
+    const event = this.nextRead;
+    this.nextRead = null;
+    return event;
   }
 
   /** Parse handshake input at once (wsproto's behaviour), until OPEN or out of input. */
   private readHandshake(): void {
-    const core = this.core;
-    while (this.lifecycle.parsesOnReceive) {
-      const event = core.step(this.phase!) as WebSocketEvent | null;
-      const transition = core.takeTransition();
-      const error = core.takeHandshakeError();
-      if (event !== null) this.produced.push(event);
-      if (transition !== null) this.lifecycleSend(transition);
-      if (error !== null) throw error;
-      if (event === null && transition === null) return;
-    }
+    this.readsHandshake = true;
+    readInput(this.core, ConnectionEndpoint.reading, this);
+    this.throwReadError();
   }
 
-  protected deliverPeerEvent(event: WebSocketEvent | null, transition: PeerEvent | null): void {
-    if (event !== null) this.produced.push(event);
-    if (transition !== null) this.lifecycleSend(transition);
+  /** A handshake step made outside `receiveData` (a request another HTTP stack parsed). */
+  protected handshakeStep(result: StepResult): void {
+    this.readsHandshake = true;
+    handOff(result, ConnectionEndpoint.reading, this);
+    this.throwReadError();
   }
+
+  /** Raise the peer's handshake error that reading stopped at, once. */
+  private throwReadError(): void {
+    const error = this.readError;
+    if (error === null) return;
+    this.readError = null;
+    throw error;
+  }
+
+  /**
+   * How `readInput` hands the facade what the input yields: during the handshake (`receiveData`)
+   * every event is kept for `events()`, from OPEN on reading stops at each event (lazily).
+   */
+  private static readonly reading: InputDriver<ConnectionEndpoint> = {
+    inputPhase: (self) => {
+      const lifecycle = self.lifecycle;
+      return self.readError === null && lifecycle.parsesOnReceive === self.readsHandshake ? lifecycle.inputPhase : null;
+    },
+    deliver: (self, event) => {
+      if (self.readsHandshake) {
+        self.produced.push(event);
+        return false;
+      }
+      self.nextRead = event;
+      return true;
+    },
+    handshakeError: (self, error) => {
+      self.readError = error;
+    },
+    lifecycle: (self, event) => self.lifecycleSend(event),
+  };
 }
 
 /**
@@ -418,11 +444,7 @@ export class WSConnection extends ConnectionEndpoint {
     if (this.phase !== "awaitingRequest") {
       throw new LocalProtocolError(`initiateUpgradeConnection() needs a server awaiting its request, not state ${this.state}`);
     }
-    const request = this.core.initiateUpgrade(headers, target);
-    const transition = this.core.takeTransition();
-    const error = this.core.takeHandshakeError();
-    this.deliverPeerEvent(request, transition);
-    if (error !== null) throw error;
+    this.handshakeStep(this.core.initiateUpgrade(headers, target));
   }
 }
 

@@ -25,10 +25,11 @@ import { dataRefusal, encodeClose, encodeData, encodeDataParts } from "./frame-w
 import { HandshakeReader } from "./handshake-reader.js";
 import { describeCore, restoreInto } from "./persistence.js";
 import { SendPreparation } from "./send-preparation.js";
-import { EOF, HandshakeRecord, HeldInput, StepOutcome } from "./state.js";
+import { EOF, HandshakeRecord, HeldInput, StepOutcome, type StepResult } from "./state.js";
 import { traceReceived } from "./trace.js";
 import type { Entropy, FrameTrace, InputPhase, PeerEvent, PersistedProtocolCore, ProtocolCoreOptions } from "./types.js";
 
+export type { StepResult } from "./state.js";
 export type {
   Entropy,
   FrameTrace,
@@ -144,11 +145,18 @@ export class ProtocolCore {
   }
 
   /**
-   * Produce the next event the buffered input yields in `phase`, or null when it yields none
-   * now. A lifecycle change is left for `takeTransition()`, a handshake error for
-   * `takeHandshakeError()`; both may come with or without an event.
+   * Read the next thing the buffered input yields in `phase`: the event (or null when it yields
+   * none now), the lifecycle change the statechart must take and the peer's handshake error, as
+   * one record — the core's own, valid until the next step (no allocation per frame).
    */
-  step(phase: InputPhase): Event | null {
+  step(phase: InputPhase): StepResult {
+    const outcome = this.outcome;
+    outcome.clear();
+    outcome.event = this.read(phase);
+    return outcome;
+  }
+
+  private read(phase: InputPhase): Event | null {
     switch (phase) {
       case "open":
       case "localClosing":
@@ -165,26 +173,20 @@ export class ProtocolCore {
       case "failed":
         // RFC 6455 §7.1.7 / wsproto: after the peer's close or a failure, its bytes are dropped.
         this.discardInput();
-        if (this.input.eof && this.outcome.transition === null) this.outcome.transition = EOF;
+        if (this.input.eof) this.outcome.transition = EOF;
         return null;
     }
   }
 
-  takeTransition(): PeerEvent | null {
-    const transition = this.outcome.transition;
-    this.outcome.transition = null;
-    return transition;
-  }
-
-  takeHandshakeError(): RemoteProtocolError | null {
-    const error = this.outcome.handshakeError;
-    this.outcome.handshakeError = null;
-    return error;
-  }
-
-  /** Server: the request was parsed by another HTTP stack (node:http's 'upgrade'). */
-  initiateUpgrade(headers: Headers, target: string): Request | null {
-    return this.handshake.initiateUpgrade(headers, target);
+  /**
+   * Server: the request was parsed by another HTTP stack (node:http's 'upgrade'); validated as
+   * if it had been read (the same record as `step`'s).
+   */
+  initiateUpgrade(headers: Headers, target: string): StepResult {
+    const outcome = this.outcome;
+    outcome.clear();
+    outcome.event = this.handshake.initiateUpgrade(headers, target);
+    return outcome;
   }
 
   private readFrame(): Event | null {
