@@ -6,7 +6,6 @@
 import { LocalProtocolError } from "../codec/errors.js";
 import type { WebSocketEvent } from "../codec/events.js";
 import type { InputPhase, PeerEvent } from "../codec/core/protocol-core.js";
-import type { ConnectionState } from "../codec/constants.js";
 import { readInput, type InputDriver } from "./connection-input.js";
 import type { ConnectionMachineContext, ConnectionMachineEmitted, ConnectionMachineEvent } from "./connection-types.js";
 
@@ -18,8 +17,6 @@ export interface ActionEffects {
   raise(event: PeerEvent): void;
   /** Change the recorded close code or failure (XState's `assign`). */
   assign(patch: Partial<Pick<ConnectionMachineContext, "closeCode" | "failure">>): void;
-  /** The top-level state the connection is in while the action runs. */
-  currentState(): ConnectionState;
 }
 
 export interface ActionArguments {
@@ -35,11 +32,15 @@ export type ConnectionAction<Params = undefined> = (args: ActionArguments, param
  * `enqueueActions`); the runner (machines/connection-runner.ts) calls them directly.
  */
 export const connectionActions = {
-  /** Write the bytes `canSend` prepared for this event. */
-  writePrepared: ({ context, effects }) => {
-    effects.emit({ type: "ws.output", data: context.core.takePrepared() });
+  /** Encode and write a lifecycle send that `canSend` accepted, recording what it settles. */
+  writeSend: ({ context, event, effects }) => {
+    if (event.type !== "ws.send") return;
+    effects.emit({ type: "ws.output", data: context.core.writeSend(event.event) });
   },
-  /** Encode and write a message, ping or pong; refuse it (state unchanged) if it is invalid. */
+  /**
+   * Encode and write a message, ping or pong that `sends` accepted. Its catch is a backstop:
+   * the guard asked the encoder the same question, and an action must not throw.
+   */
   writeData: ({ context, event, effects }) => {
     if (event.type !== "ws.send") return;
     try {
@@ -74,19 +75,13 @@ export const connectionActions = {
     else if (event.type === "transport.eof") effects.assign({ closeCode: context.closeCode ?? 1006 });
     else if (event.type === "peer.handshakeFailed") effects.assign({ failure: event.message });
   },
-  /** No state accepts this `ws.send` (or its event is invalid): report, change nothing. */
-  refuseSend: ({ context, event, effects }) => {
-    if (event.type !== "ws.send") return;
-    effects.emit({ type: "ws.error", error: context.core.refusal(event.event, effects.currentState()) });
-  },
 } satisfies {
-  writePrepared: ConnectionAction;
+  writeSend: ConnectionAction;
   writeData: ConnectionAction;
   readInput: ConnectionAction<{ phase: InputPhase }>;
   drain: ConnectionAction<{ phase: InputPhase }>;
   openFrames: ConnectionAction;
   recordPeerEvent: ConnectionAction;
-  refuseSend: ConnectionAction;
 };
 
 

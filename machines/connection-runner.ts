@@ -71,6 +71,8 @@ export interface CompiledState {
   readonly parsesOnReceive: boolean;
   /** Messages, pings and pongs are encoded without a lifecycle step. */
   readonly encodesMessages: boolean;
+  /** The kinds of event (`SendableName`) some `ws.send` transition of this state takes, when its guards allow. */
+  readonly sendKinds: ReadonlySet<string>;
   readonly final: boolean;
   /** Per event type: this state's transitions, then its ancestors', in document order. */
   readonly on: Map<string, CompiledTransition[]>;
@@ -116,11 +118,15 @@ export class ConnectionRunner implements ActionEffects {
     return this.current.final;
   }
 
-  /** Take one event, as `actor.send` would, with every transition it causes. */
-  send(event: ConnectionMachineEvent): void {
-    if (this.current.final) return;
-    this.take(event, this.current.on.get(event.type));
+  /**
+   * Take one event, as `actor.send` would, with every transition it causes. Returns whether a
+   * transition took it (false: the state ignores it, as an actor does).
+   */
+  send(event: ConnectionMachineEvent): boolean {
+    if (this.current.final) return false;
+    const taken = this.take(event, this.current.on.get(event.type));
     this.settle(event);
+    return taken;
   }
 
   // ActionEffects, for the actions.
@@ -134,10 +140,6 @@ export class ConnectionRunner implements ActionEffects {
 
   assign(patch: Partial<Pick<ConnectionMachineContext, "closeCode" | "failure">>): void {
     this.contextValue = { ...this.contextValue, ...patch };
-  }
-
-  currentState(): ConnectionState {
-    return this.current.topLevel;
   }
 
   /** Eventless transitions, then raised events, until neither applies (XState's macrostep). */
@@ -231,6 +233,7 @@ export function compileMachine(machine: AnyStateMachine, actions: Readonly<Recor
       parsesOnReceive: node.tags.includes(ConnectionTag.parsesOnReceive),
       encodesMessages: node.tags.includes(ConnectionTag.encodesMessages),
       final: node.type === "final",
+      sendKinds: new Set(),
       on: new Map(),
       always: [],
     });
@@ -243,6 +246,12 @@ export function compileMachine(machine: AnyStateMachine, actions: Readonly<Recor
         for (const transition of transitions) list.push(compile(node, transition));
       }
       for (const transition of source.always ?? []) state.always.push(compile(node, transition));
+    }
+    for (const transition of state.on.get("ws.send") ?? []) {
+      for (const guard of transition.guards) {
+        const kinds = (guard.params as { kinds?: unknown } | undefined)?.kinds;
+        if (Array.isArray(kinds)) for (const kind of kinds) (state.sendKinds as Set<string>).add(String(kind));
+      }
     }
   }
   const initialActions: ActionCall[] = [];

@@ -20,18 +20,12 @@ export interface ConnectionMachineInput extends Omit<ProtocolCoreOptions, "readI
 }
 
 /**
- * The input `WSConnection` gives its actor: the public input plus two fields that only make
- * sense from inside the facade, kept out of the public type so embedders never see them.
+ * The input `WSConnection` gives its actor: the public input plus a field that only makes
+ * sense from inside the facade, kept out of the public type so embedders never see it.
  */
 export interface InternalConnectionMachineInput extends ConnectionMachineInput {
   /** False: `WSConnection` reads input itself in `events()`, and the actions leave it alone. */
   readInputInActor?: boolean;
-  /**
-   * `WSConnection` handing the state its runner reached to an actor. The snapshot given with
-   * this input holds this very core, which the actor then keeps rather than rebuilding it from
-   * a description.
-   */
-  adoptCore?: ProtocolCore;
 }
 
 export interface ConnectionMachineContext {

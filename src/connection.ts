@@ -28,11 +28,12 @@ import {
   type InternalConnectionMachineInput,
 } from "../machines/connection-machine.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
+import { refusalIn, restoreConnection } from "../machines/connection-snapshot.js";
 import { handOff, readInput, type InputDriver } from "../machines/connection-input.js";
 import type { InputPhase, ProtocolCore, StepResult } from "../codec/core/protocol-core.js";
 import type { Headers } from "../codec/events.js";
 import { ConnectionState, ConnectionType } from "../codec/constants.js";
-import { LocalProtocolError, RemoteProtocolError, type ProtocolError } from "../codec/errors.js";
+import { LocalProtocolError, RemoteProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
 import { startEntry, stateName, traceError, type TraceEntry, type TraceError, type TraceRecorder } from "./trace/entries.js";
@@ -59,9 +60,8 @@ abstract class ConnectionEndpoint {
   private readsHandshake = false;
   private nextRead: WebSocketEvent | null = null;
   private readError: RemoteProtocolError | null = null;
-  /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
+  /** Collects the statechart's `ws.output` while `send` runs. */
   private output: Uint8Array[] = [];
-  private refusal: ProtocolError | null = null;
   /** A held response found invalid when the Request was sent (readHeldResponse). */
   private heldResponseError: RemoteProtocolError | null = null;
   protected readonly recorder: TraceRecorder | null;
@@ -90,7 +90,8 @@ abstract class ConnectionEndpoint {
     if (options.inspect !== undefined || options.snapshot !== undefined) {
       // Inspection must see the whole life, and a persisted snapshot is restored by the actor:
       // both need the actor from the start.
-      const actor = this.startActor(createActor(connectionMachine, { input, inspect: options.inspect, snapshot: options.snapshot }));
+      const snapshot = options.snapshot === undefined ? undefined : restoreConnection(options.snapshot, input);
+      const actor = this.startActor(createActor(connectionMachine, { input, inspect: options.inspect, snapshot }));
       this.core = actor.getSnapshot().context.core;
       this.lifecycle = compiledState(actor.getSnapshot().value);
     } else {
@@ -123,11 +124,10 @@ abstract class ConnectionEndpoint {
   get actor(): ConnectionActor {
     if (this.actorRef !== null) return this.actorRef;
     const runner = this.runner!;
+    // The actor starts in the runner's state with the runner's context, its core included.
     const snapshot = connectionMachine.resolveState({ value: runner.state.value, context: runner.context });
-    const input: InternalConnectionMachineInput = { type: this.core.role, readInputInActor: false, adoptCore: this.core };
-    const actor = createActor(connectionMachine, { input, snapshot });
     this.runner = null;
-    return this.startActor(actor);
+    return this.startActor(createActor(connectionMachine, { input: { type: this.core.role }, snapshot }));
   }
 
   private startActor(actor: ConnectionActor): ConnectionActor {
@@ -137,28 +137,31 @@ abstract class ConnectionEndpoint {
       if (this.lifecycle.topLevel === ConnectionState.CLOSED) this.core.releaseInput();
     });
     actor.on("ws.output", (emitted) => this.collect(emitted));
-    actor.on("ws.error", (emitted) => this.collect(emitted));
     actor.start();
     return actor;
   }
 
-  /** What the statechart emits while `send` runs (the facade reads input itself: no `ws.event`). */
+  /** The bytes the statechart writes while `send` runs (the facade reads input itself: no `ws.event`). */
   private collect(emitted: ConnectionMachineEmitted): void {
     if (emitted.type === "ws.output") this.output.push(emitted.data);
-    else if (emitted.type === "ws.error") this.refusal = emitted.error;
   }
 
-  /** Hand a lifecycle event to the statechart. */
-  private lifecycleSend(event: ConnectionMachineEvent): void {
+  /** Hand a lifecycle event to the statechart; false when its state does not take it. */
+  private lifecycleSend(event: ConnectionMachineEvent): boolean {
     const runner = this.runner;
     if (runner !== null) {
-      runner.send(event);
+      const taken = runner.send(event);
       this.lifecycle = runner.state;
       // Nothing more will be read: what is held for unread frames goes (and its memory budget).
       if (this.lifecycle.topLevel === ConnectionState.CLOSED) this.core.releaseInput();
-    } else {
-      this.actorRef!.send(event);
+      return taken;
     }
+    const actor = this.actorRef!;
+    if (!actor.getSnapshot().can(event)) return false;
+    actor.send(event);
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status === "error") throw snapshot.error;
+    return true;
   }
 
   protected get phase(): InputPhase | null {
@@ -208,13 +211,9 @@ abstract class ConnectionEndpoint {
       throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
     }
     this.output.length = 0;
-    this.refusal = null;
-    this.lifecycleSend({ type: "ws.send", event });
-    const refusal = this.refusal as ProtocolError | null;
-    if (refusal !== null) {
-      this.refusal = null;
-      throw refusal;
-    }
+    // A send the state does not take is ignored by the chart, as by any XState machine; the
+    // facade raises why (README, "The statechart").
+    if (!this.lifecycleSend({ type: "ws.send", event })) throw refusalIn(this.lifecycle, this.core, event);
     const bytes = concatBytes(this.output);
     // Keep no reference to what was sent: an idle connection would hold its handshake bytes.
     this.output.length = 0;

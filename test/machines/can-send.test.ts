@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createActor } from "xstate";
-import { acceptsSend, connectionMachine } from "../../machines/connection-machine.js";
+import { connectionMachine } from "../../machines/connection-machine.js";
+import { acceptsSend } from "../../machines/connection-snapshot.js";
 import { AcceptConnection, BytesMessage, ConnectionType, LocalProtocolError, PerMessageDeflate, Ping, Pong, Request, TextMessage, WSConnection, type Event } from "../../src/index.js";
 
 /** A server actor in OPEN (with permessage-deflate: encoding has state). */

@@ -118,7 +118,7 @@ function activeStateIds(value: StateValue, prefix = "wsConnection"): string[] {
 
 // ---------------------------------------------------------------------------------------------
 // The model the graph is walked on: the chart with its actions stubbed out, and `canSend` and
-// `sends` deciding from the event alone. The real guards ask the codec (prepareSend,
+// `sends` deciding from the event alone. The real guards ask the codec (sendRefusal,
 // dataRefusal), which needs the state a real exchange leaves in it; the events the codec
 // refuses are marked here.
 
@@ -138,7 +138,7 @@ const model = connectionMachine.provide({
     sends: ({ event }, params) =>
       event.type === "ws.send" && (params.kinds as readonly string[]).includes(sendableName(event.event)) && !refusedByCodec.has(event.event),
   },
-  actions: { writePrepared: noop, writeData: noop, readInput: noop, drain: noop, openFrames: noop, recordPeerEvent: noop, refuseSend: noop },
+  actions: { writeSend: noop, writeData: noop, readInput: noop, drain: noop, openFrames: noop, recordPeerEvent: noop },
 });
 type ModelSnapshot = SnapshotFrom<typeof model>;
 
