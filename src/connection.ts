@@ -207,9 +207,6 @@ abstract class ConnectionEndpoint {
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
     if (this.encodesDirectly(event)) return this.core.encodeData(event);
     if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${describeValue(event)}`);
-    if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
-      throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
-    }
     this.output.length = 0;
     // A send the state does not take is ignored by the chart, as by any XState machine; the
     // facade raises why (README, "The statechart").

@@ -75,7 +75,8 @@ export class LifecycleSends {
   /** The LocalProtocolError for an event that the state `state` does not send at all. */
   stateRefusal(event: Event, state: ConnectionState): LocalProtocolError {
     if (!(event instanceof Event)) return new LocalProtocolError(`ws.send takes a wsmachine Event, not ${eventName(event)}`);
-    if (event instanceof Request && state !== "CLOSED") {
+    if (state === "CLOSED") return new LocalProtocolError(`${eventName(event)} cannot be sent: the connection is CLOSED`);
+    if (event instanceof Request) {
       return new LocalProtocolError(
         this.role === ConnectionType.CLIENT
           ? `Request was already sent (the connection is ${state}): a client sends one opening handshake (RFC 6455 §4.1)`

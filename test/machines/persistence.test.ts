@@ -281,7 +281,7 @@ describe("restoreConnection refuses what it cannot restore", () => {
   it("a snapshot that holds no connection", () => {
     const other = createActor(echoServerMachine, { input: { write: () => {} } }).start();
     const persisted = other.getPersistedSnapshot() as { children?: Record<string, unknown> };
-    const withoutChildren = { ...persisted, children: {} } as Snapshot<unknown>;
+    const withoutChildren = { ...persisted, children: {} } as unknown as Snapshot<unknown>;
     expect(() => restoreConnection(withoutChildren)).toThrow(/not a persisted wsmachine connection: .*persistConnection/);
   });
 
