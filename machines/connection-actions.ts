@@ -4,7 +4,6 @@
  * (./connection-runner.ts) calls them directly, so both run the same code.
  */
 import { LocalProtocolError } from "../codec/errors.js";
-import type { WebSocketEvent } from "../codec/events.js";
 import type { InputPhase, PeerEvent } from "../codec/core/protocol-core.js";
 import { readInput, type InputDriver } from "./connection-input.js";
 import type { ConnectionMachineContext, ConnectionMachineEmitted, ConnectionMachineEvent } from "./connection-types.js";

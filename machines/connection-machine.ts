@@ -18,33 +18,43 @@
  * - in: `{ type: "ws.receive", data: Uint8Array | null }` (null: the transport was closed)
  * - in: `{ type: "ws.send", event: Event }`
  * - out: `{ type: "ws.event", event }` for each protocol event, `{ type: "ws.output", data }` for
- *   each chunk of bytes to write, `{ type: "ws.error", error }` for a refused `ws.send` (a
- *   LocalProtocolError; the state is unchanged) or a handshake the peer got wrong
- *   (RemoteProtocolError, whose `eventHint` a server may send back).
+ *   each chunk of bytes to write, `{ type: "ws.error", error }` for a handshake the peer got
+ *   wrong (RemoteProtocolError, whose `eventHint` a server may send back).
+ *
+ * A `ws.send` that the state does not take — the wrong state, or an event its guard refuses — is
+ * not a transition: the actor ignores it, as XState machines ignore what a state does not
+ * handle, so `snapshot.can({ type: "ws.send", event })` answers exactly as `WSConnection.send`
+ * would, and `sendRefusal(snapshot, event)` (./connection-snapshot.ts) gives the
+ * LocalProtocolError `send` raises.
  *
  * XState parents do not see a child's `emit`; with `input.notifyParent` the same three events are
  * also sent to the parent actor (`sendParent`), so an invoking machine can handle them in `on`.
  *
- * Actions never throw: an exception inside an XState action puts the actor in an error state and
- * is rethrown later from a timer. Everything that can fail is checked in a guard first
- * (`canSend` prepares the bytes; if that throws, no transition is taken and the root `ws.send`
- * handler reports the LocalProtocolError), or caught and reported as `ws.error`.
+ * The guards are pure: `canSend` and `sends` ask the core whether an event can be sent
+ * (`sendRefusal`), which validates it without encoding or changing anything; the actions then
+ * encode and write. Actions never throw: an exception inside an XState action puts the actor in
+ * an error state and is rethrown later from a timer — the one exception is an Extension or an
+ * Entropy that breaks its contract (codec/core/lifecycle-sends.ts, `write`).
+ *
+ * `context.core` is the codec's mutable state, owned by the actions like a ref: parsers, decoder,
+ * encoder, buffered input and compression contexts change with every byte, which no `assign`
+ * could copy at that rate. The statechart's own record of the connection (`closeCode`,
+ * `failure`) changes only through `assign`, and the core is never changed by a guard. Persist
+ * and restore with `persistConnection` / `restoreConnection` (./connection-snapshot.ts), which
+ * put the core's description in its place and back.
  */
-import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type Snapshot, type SnapshotFrom, type StateValue } from "xstate";
+import { and, enqueueActions, setup, type ActorRefFrom, type SnapshotFrom } from "xstate";
 import { ConnectionType } from "../codec/constants.js";
-import type { Event, RejectConnection, RejectData } from "../codec/events.js";
+import type { RejectConnection, RejectData } from "../codec/events.js";
 import { ProtocolCore } from "../codec/core/protocol-core.js";
 import { connectionActions, type ActionEffects, type ConnectionAction } from "./connection-actions.js";
 import {
   ConnectionTag,
   sendableName,
-  topLevelState,
   type ConnectionMachineContext,
   type ConnectionMachineEmitted,
   type ConnectionMachineEvent,
   type ConnectionMachineInput,
-  type InternalConnectionMachineInput,
-  type PersistedConnectionContext,
   type SendableName,
 } from "./connection-types.js";
 

@@ -31,8 +31,9 @@ export interface InternalConnectionMachineInput extends ConnectionMachineInput {
 export interface ConnectionMachineContext {
   readonly role: ConnectionType;
   /**
-   * Codec state: handshake parser, frame decoder/encoder, buffered input. Not serializable as
-   * such: `getPersistedSnapshot()` carries its `describe()` instead, and restoring rebuilds it.
+   * Codec state: handshake parser, frame decoder/encoder, buffered input — the actions' mutable
+   * state, like a ref (./connection-machine.ts). Not serializable as such: `persistConnection`
+   * carries its `describe()` instead, and `restoreConnection` rebuilds it.
    */
   readonly core: ProtocolCore;
   readonly notifyParent: boolean;
@@ -89,7 +90,7 @@ export function sendableName(event: Event): SendableName {
  */
 export const ConnectionTag = Object.freeze({ parsesOnReceive: "parsesOnReceive", encodesMessages: "encodesMessages" } as const);
 
-/** The context as `getPersistedSnapshot()` carries it: the protocol core as plain data. */
+/** The context as `persistConnection()` carries it: the protocol core as plain data. */
 export interface PersistedConnectionContext extends Omit<ConnectionMachineContext, "core"> {
   readonly core: PersistedProtocolCore;
 }

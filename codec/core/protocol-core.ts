@@ -4,19 +4,20 @@
  * into events and events into bytes. Pure code: no xstate, no I/O.
  *
  * The core never decides the lifecycle. `step(phase)` is told how the current state reads input
- * and reports, besides the event it produced, the lifecycle `PeerEvent` the statechart must take
- * (a request, a close frame, a failure, EOF). Both drivers use it the same way:
- * - the statechart's own actions, when the machine runs as an actor (`ws.receive`);
- * - `WSConnection`, which calls `step` directly in `events()` so that a data frame costs no
- *   `actor.send`, and sends the actor only the `PeerEvent`s.
+ * and returns one record: the event it produced, the lifecycle `PeerEvent` the statechart must
+ * take (a request, a close frame, a failure, EOF) and the peer's handshake error. What is done
+ * with that record is written once, in the statechart's layer (machines/connection-input.ts),
+ * for both drivers: the statechart's own actions, when the machine runs as an actor
+ * (`ws.receive`), and `WSConnection`, which steps the core in `events()` so that a data frame
+ * costs no `actor.send`, and sends the statechart only the `PeerEvent`s.
  *
  * Its parts: ./handshake-reader.ts reads the opening handshake, ./lifecycle-sends.ts checks and
  * writes the lifecycle sends, ./frame-writer.ts encodes what an open connection sends,
  * ./persistence.ts turns the core into plain data and back; ./state.ts holds what they share.
  */
 import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../constants.js";
-import { LocalProtocolError, type RemoteProtocolError } from "../errors.js";
-import { BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage, type Event, type Headers, type Request } from "../events.js";
+import { LocalProtocolError } from "../errors.js";
+import { BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage, type Event, type Headers } from "../events.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../frame.js";
 import { FrameDecoder } from "../frame-decoder.js";
 import { FrameEncoder } from "../frame-encoder.js";
@@ -27,7 +28,7 @@ import { describeCore, restoreInto } from "./persistence.js";
 import { LifecycleSends } from "./lifecycle-sends.js";
 import { EOF, HandshakeRecord, HeldInput, StepOutcome, type StepResult } from "./state.js";
 import { traceReceived } from "./trace.js";
-import type { Entropy, FrameTrace, InputPhase, PeerEvent, PersistedProtocolCore, ProtocolCoreOptions } from "./types.js";
+import type { Entropy, FrameTrace, InputPhase, PersistedProtocolCore, ProtocolCoreOptions } from "./types.js";
 
 export type { StepResult } from "./state.js";
 export type {
@@ -283,7 +284,7 @@ export class ProtocolCore {
    */
   static restore(persisted: PersistedProtocolCore, options: ProtocolCoreOptions = {}): ProtocolCore {
     if (typeof persisted !== "object" || persisted === null || persisted.version !== 1) {
-      throw new Error("not a persisted wsmachine connection (expected context.core from getPersistedSnapshot(), version 1)");
+      throw new Error("not a persisted wsmachine connection (expected context.core from persistConnection(), version 1)");
     }
     const core = new ProtocolCore(persisted.role, {
       maxMessageSize: persisted.maxMessageSize ?? Infinity,

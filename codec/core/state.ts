@@ -2,7 +2,7 @@
  * The state the protocol core's parts share, as plain records: the input held before the frame
  * layer exists, what the opening handshake settled, and the result of the last step. One object
  * of each per connection, owned by `ProtocolCore` and handed to the parts that read or write it
- * (./handshake-reader.ts, ./send-preparation.ts, ./persistence.ts), so that each part is a small
+ * (./handshake-reader.ts, ./lifecycle-sends.ts, ./persistence.ts), so that each part is a small
  * module rather than a section of one large class.
  */
 import type { RemoteProtocolError } from "../errors.js";
