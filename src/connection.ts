@@ -1,17 +1,8 @@
 /**
  * The wsproto-style facade over the connection statechart: `WSConnection` (handshake and
- * frames) and `Connection` (frames only). The README shows them in use.
- *
- * When the state changes (wsproto issue #181): at the moment the event that causes the change
- * is produced.
- * - During the opening handshake (CONNECTING, and a client's REJECTING), `receiveData` parses at
- *   once, as wsproto does: a received Request, AcceptConnection or RejectConnection changes the
- *   state inside `receiveData`, and a RemoteProtocolError is raised from `receiveData`.
- * - From OPEN on, `receiveData` only buffers; `events()` parses. A close frame moves the state
- *   when `events()` yields its CloseConnection, a protocol failure when it yields the failure's
- *   CloseConnection, and EOF (`receiveData(null)`) when `events()` reaches it, after every frame
- *   received before it.
- * - `send` changes the state before it returns the bytes.
+ * frames) and `Connection` (frames only). The README shows them in use, and says when the state
+ * changes (README, "When the state changes"): during the handshake `receiveData` parses at once;
+ * from OPEN on `events()` parses, lazily; `send` changes the state before it returns the bytes.
  *
  * Per-message work does not go through the statechart: in OPEN, `send` encodes messages and
  * `events()` decodes frames with the codec directly. The statechart is handed only lifecycle
@@ -21,23 +12,18 @@
  * `inspect` or `snapshot` is given.
  */
 import { createActor, type Actor } from "xstate";
-import {
-  connectionMachine,
-  type ConnectionMachineEmitted,
-  type ConnectionMachineEvent,
-  type InternalConnectionMachineInput,
-} from "../machines/connection-machine.js";
+import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent } from "../machines/connection-machine.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
 import { refusalIn, restoreConnection } from "../machines/connection-snapshot.js";
 import { handOff, readInput, type InputDriver } from "../machines/connection-input.js";
-import type { InputPhase, ProtocolCore, StepResult } from "../codec/core/protocol-core.js";
+import type { ProtocolCore, StepResult } from "../codec/core/protocol-core.js";
 import type { Headers } from "../codec/events.js";
 import { ConnectionState, ConnectionType } from "../codec/constants.js";
 import { LocalProtocolError, RemoteProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
-import { startEntry, stateName, traceError, type TraceEntry, type TraceError, type TraceRecorder } from "./trace/entries.js";
-import type { ConnectionOptions, FramesOnlyOptions } from "./connection-options.js";
+import { recorded, startEntry, stateName, type TraceRecorder } from "./trace/entries.js";
+import { machineInput, type ConnectionOptions, type FramesOnlyOptions } from "./connection-options.js";
 
 export type { ConnectionOptions, FramesOnlyOptions } from "./connection-options.js";
 
@@ -52,7 +38,7 @@ abstract class ConnectionEndpoint {
   private runner: ConnectionRunner | null = null;
   private actorRef: ConnectionActor | null = null;
   /** The statechart's current atomic state: top-level state and how it reads input. */
-  private lifecycle: CompiledState;
+  protected lifecycle: CompiledState;
   /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
   private readonly produced: WebSocketEvent[] = [];
   private producedIndex = 0;
@@ -72,21 +58,7 @@ abstract class ConnectionEndpoint {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
       throw new LocalProtocolError(`connection type must be "client" or "server", not ${String(type)}`);
     }
-    const input: InternalConnectionMachineInput = {
-      type,
-      maxMessageSize: options.maxMessageSize,
-      maxFragments: options.maxFragments,
-      maxHandshakeHeadSize: options.maxHandshakeHeadSize,
-      assembleMessages: options.assembleMessages,
-      frameTrace: options.frameTrace,
-      readInputInActor: false,
-      restoreExtension: options.restoreExtension,
-      memoryBudget: options.memoryBudget,
-      workQuantum: options.workQuantum,
-      entropy: options.entropy,
-      framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
-      handshake: framesOnly?.handshake,
-    };
+    const input = machineInput(type, options, framesOnly);
     if (options.inspect !== undefined || options.snapshot !== undefined) {
       // Inspection must see the whole life, and a persisted snapshot is restored by the actor:
       // both need the actor from the start.
@@ -164,10 +136,6 @@ abstract class ConnectionEndpoint {
     return true;
   }
 
-  protected get phase(): InputPhase | null {
-    return this.lifecycle.inputPhase;
-  }
-
   /** Which side this endpoint plays. */
   get role(): ConnectionType {
     return this.core.role;
@@ -214,7 +182,7 @@ abstract class ConnectionEndpoint {
     const bytes = concatBytes(this.output);
     // Keep no reference to what was sent: an idle connection would hold its handshake bytes.
     this.output.length = 0;
-    if (this.phase === "awaitingResponse") this.readHeldResponse();
+    if (this.lifecycle.inputPhase === "awaitingResponse") this.readHeldResponse();
     return bytes;
   }
 
@@ -246,23 +214,8 @@ abstract class ConnectionEndpoint {
   }
 
   private recordSend(event: Event, asParts: boolean): Uint8Array[] {
-    return this.recorded(
-      () => (asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)]),
-      (error, parts) => ({ type: "send", event, data: parts, error, state: this.stateName }),
-    );
-  }
-
-  /** Run `action`, then record the entry `entry` makes of its result or of the error it threw (rethrown). */
-  protected recorded<T>(action: () => T, entry: (error: TraceError | null, result: T | null) => TraceEntry): T {
-    let result: T;
-    try {
-      result = action();
-    } catch (error) {
-      this.recorder!(entry(traceError(error), null));
-      throw error;
-    }
-    this.recorder!(entry(null, result));
-    return result;
+    const send = () => (asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)]);
+    return recorded(this.recorder!, send, (error, parts) => ({ type: "send", event, data: parts, error, state: this.stateName }));
   }
 
   /**
@@ -286,10 +239,7 @@ abstract class ConnectionEndpoint {
   private recordReceive(data: Uint8Array | null): void {
     // Copied first: once OPEN, the decoder may unmask the caller's chunk in place.
     const copy = data instanceof Uint8Array ? data.slice() : null;
-    this.recorded(
-      () => this.receive(data),
-      (error) => ({ type: "receive", data: copy, error, state: this.stateName }),
-    );
+    recorded(this.recorder!, () => this.receive(data), (error) => ({ type: "receive", data: copy, error, state: this.stateName }));
   }
 
   private receive(data: Uint8Array | null): void {
@@ -365,22 +315,15 @@ abstract class ConnectionEndpoint {
     return event;
   }
 
-  /** Parse handshake input at once (wsproto's behaviour), until OPEN or out of input. */
-  private readHandshake(): void {
+  /**
+   * Parse handshake input at once (wsproto's behaviour), until OPEN or out of input — or hand on
+   * one step made outside `receiveData` (a request another HTTP stack parsed) — and raise the
+   * peer's handshake error it stopped at.
+   */
+  protected readHandshake(step?: StepResult): void {
     this.readsHandshake = true;
-    readInput(this.core, ConnectionEndpoint.reading, this);
-    this.throwReadError();
-  }
-
-  /** A handshake step made outside `receiveData` (a request another HTTP stack parsed). */
-  protected handshakeStep(result: StepResult): void {
-    this.readsHandshake = true;
-    handOff(result, ConnectionEndpoint.reading, this);
-    this.throwReadError();
-  }
-
-  /** Raise the peer's handshake error that reading stopped at, once. */
-  private throwReadError(): void {
+    if (step === undefined) readInput(this.core, ConnectionEndpoint.reading, this);
+    else handOff(step, ConnectionEndpoint.reading, this);
     const error = this.readError;
     if (error === null) return;
     this.readError = null;
@@ -427,20 +370,18 @@ export class WSConnection extends ConnectionEndpoint {
    */
   initiateUpgradeConnection(headers: Headers, target: string): void {
     if (this.recorder === null) return this.initiateUpgrade(headers, target);
-    this.recorded(
-      () => this.initiateUpgrade(headers, target),
-      (error) => ({ type: "upgrade", headers, target, error, state: this.stateName }),
-    );
+    const upgrade = () => this.initiateUpgrade(headers, target);
+    recorded(this.recorder!, upgrade, (error) => ({ type: "upgrade", headers, target, error, state: this.stateName }));
   }
 
   private initiateUpgrade(headers: Headers, target: string): void {
     if (this.core.role !== ConnectionType.SERVER) {
       throw new LocalProtocolError("initiateUpgradeConnection() is for servers");
     }
-    if (this.phase !== "awaitingRequest") {
+    if (this.lifecycle.inputPhase !== "awaitingRequest") {
       throw new LocalProtocolError(`initiateUpgradeConnection() needs a server awaiting its request, not state ${this.state}`);
     }
-    this.handshakeStep(this.core.initiateUpgrade(headers, target));
+    this.readHandshake(this.core.initiateUpgrade(headers, target));
   }
 }
 
