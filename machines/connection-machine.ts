@@ -83,10 +83,25 @@ const rejectionTransitions = [
   { guard: canSend("RejectConnection"), target: "#wsConnection.CLOSED", actions: "writeSend" },
 ] as const;
 
+/**
+ * The context's core, checked to be a live one: a persisted snapshot given to `createActor`
+ * without `restoreConnection` carries only the core's description, and would fail on its first
+ * event with a TypeError that says nothing useful.
+ */
+function liveCore(context: ConnectionMachineContext): ProtocolCore {
+  const core = context.core;
+  if (core instanceof ProtocolCore) return core;
+  throw new Error(
+    "this connection actor's context.core is a persisted description, not a live protocol core: restore a persisted " +
+      "connection with createActor(connectionMachine, { snapshot: restoreConnection(persisted, input), input }) (README, \"Persisting a connection\")",
+  );
+}
+
 /** An action as the actor runs it: XState's effects (emit, sendParent, raise, assign) behind `ActionEffects`. */
 function inActor<Params>(action: ConnectionAction<Params>) {
   return enqueueActions<ConnectionMachineContext, ConnectionMachineEvent, Params, ConnectionMachineEvent, never, never, never, never, ConnectionMachineEmitted>(
     ({ context, event, enqueue }, params) => {
+      liveCore(context);
       const effects: ActionEffects = {
         emit: (emitted) => {
           enqueue.emit(emitted);
@@ -117,7 +132,7 @@ export const connectionMachine = setup({
      * encoding it or changing anything (`sendRefusal`); `writeSend` then encodes it.
      */
     canSend: ({ context, event }, params: { kinds: readonly SendableName[] }) =>
-      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && context.core.sendRefusal(event.event) === null,
+      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && liveCore(context).sendRefusal(event.event) === null,
     /**
      * The event to send is a message, ping or pong of these kinds that can be sent now. Pure: it
      * asks the encoder (`dataRefusal`) without encoding, because encoding a data frame advances
@@ -126,7 +141,7 @@ export const connectionMachine = setup({
      * `ws.send` then does.
      */
     sends: ({ context, event }, params: { kinds: readonly SendableName[] }) =>
-      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && context.core.dataRefusal(event.event) === null,
+      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && liveCore(context).dataRefusal(event.event) === null,
     rejectionHasBody: ({ event }) => {
       if (event.type === "peer.rejected") return event.reject.hasBody;
       if (event.type === "ws.send") return (event.event as RejectConnection).hasBody;

@@ -285,6 +285,16 @@ describe("restoreConnection refuses what it cannot restore", () => {
     expect(() => restoreConnection(withoutChildren)).toThrow(/not a persisted wsmachine connection: .*persistConnection/);
   });
 
+  it("a persisted snapshot given to createActor without restoreConnection fails on its first event, saying what to do", () => {
+    const { server } = handshake();
+    const snapshot = JSON.parse(JSON.stringify(persistConnection(server.actor))) as Snapshot<unknown>;
+    const actor = createActor(connectionMachine, { input: { type: ConnectionType.SERVER }, snapshot }).start();
+    actor.subscribe({ error: () => {} });
+    actor.send({ type: "ws.send", event: new TextMessage({ data: "hi" }) });
+    expect(actor.getSnapshot().status).toBe("error");
+    expect(String(actor.getSnapshot().error)).toMatch(/persisted description, not a live protocol core: .*restoreConnection/);
+  });
+
   it("a live snapshot is not shared: its core is rebuilt from its description", () => {
     const { server } = handshake();
     const restored = restoreConnection(server.actor.getSnapshot() as Snapshot<unknown>) as unknown as { context: { core: unknown } };
