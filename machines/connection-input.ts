@@ -18,7 +18,7 @@ import type { InputPhase, PeerEvent, ProtocolCore, StepResult } from "../codec/c
 export interface InputDriver<Self> {
   /** How the statechart's state reads input now; null: read no more now. */
   inputPhase(self: Self): InputPhase | null;
-  /** A protocol event the input yielded. True: stop after it (the caller reads lazily). */
+  /** A protocol event the input yielded. True: stop after it, and `readInput` returns it (the caller reads lazily). */
   deliver(self: Self, event: WebSocketEvent): boolean;
   /** The peer got the opening handshake wrong (RFC 6455 §4.1, §4.2.1). */
   handshakeError(self: Self, error: RemoteProtocolError): void;
@@ -26,24 +26,32 @@ export interface InputDriver<Self> {
   lifecycle(self: Self, event: PeerEvent): void;
 }
 
-/** Step `core` until the driver stops reading, the input yields nothing, or `deliver` asks to stop. */
-export function readInput<Self>(core: ProtocolCore, driver: InputDriver<Self>, self: Self): void {
-  for (let phase = driver.inputPhase(self); phase !== null; phase = driver.inputPhase(self)) {
-    if (!handOff(core.step(phase), driver, self)) return;
-  }
-}
-
 /**
- * Hand one step's result to the driver: its event, its handshake error, then its lifecycle
- * change (the statechart moves after the event is out, and the error is known before the state
- * the failure leads to reads anything). Returns whether to read on.
+ * Step `core` until the driver stops reading or the input yields nothing: each step's event is
+ * delivered, its handshake error reported, then its lifecycle change sent to the statechart
+ * (the statechart moves after the event is out, and the error is known before the state the
+ * failure leads to reads anything). A lazy driver's `deliver` answers true: reading stops, and
+ * that event is returned. `step`, when given, is a step the caller made itself (a request
+ * another HTTP stack parsed), handed on first.
  */
-export function handOff<Self>(result: StepResult, driver: InputDriver<Self>, self: Self): boolean {
-  // Copied out first: `result` is the core's one record, which the next step overwrites.
-  const { event, transition, error } = result;
-  // The core yields only the classes of the WebSocketEvent union.
-  const stop = event !== null && driver.deliver(self, event as WebSocketEvent);
-  if (error !== null) driver.handshakeError(self, error);
-  if (transition !== null) driver.lifecycle(self, transition);
-  return !stop && (event !== null || transition !== null);
+export function readInput<Self>(core: ProtocolCore, driver: InputDriver<Self>, self: Self, step?: StepResult): WebSocketEvent | null {
+  for (;;) {
+    let result = step;
+    step = undefined;
+    if (result === undefined) {
+      const phase = driver.inputPhase(self);
+      if (phase === null) return null;
+      result = core.step(phase);
+    }
+    // Copied out first: `result` is the core's one record, which the next step overwrites.
+    // The core yields only the classes of the WebSocketEvent union.
+    const event = result.event as WebSocketEvent | null;
+    const transition = result.transition;
+    const error = result.error;
+    const stop = event !== null && driver.deliver(self, event);
+    if (error !== null) driver.handshakeError(self, error);
+    if (transition !== null) driver.lifecycle(self, transition);
+    if (stop) return event;
+    if (event === null && transition === null) return null;
+  }
 }

@@ -15,7 +15,7 @@ import { createActor, type Actor } from "xstate";
 import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent } from "../machines/connection-machine.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
 import { refusalIn, restoreConnection } from "../machines/connection-snapshot.js";
-import { handOff, readInput, type InputDriver } from "../machines/connection-input.js";
+import { readInput, type InputDriver } from "../machines/connection-input.js";
 import type { ProtocolCore, StepResult } from "../codec/core/protocol-core.js";
 import type { Headers } from "../codec/events.js";
 import { ConnectionState, ConnectionType } from "../codec/constants.js";
@@ -44,7 +44,6 @@ abstract class ConnectionEndpoint {
   private producedIndex = 0;
   /** What `readInput` is reading for: the handshake (`receiveData`) or `events()`; and what it found. */
   private readsHandshake = false;
-  private nextRead: WebSocketEvent | null = null;
   private readError: RemoteProtocolError | null = null;
   /** Collects the statechart's `ws.output` while `send` runs. */
   private output: Uint8Array[] = [];
@@ -309,10 +308,7 @@ abstract class ConnectionEndpoint {
     }
     // The handshake's input was parsed by receiveData (the chart's parsesOnReceive states).
     this.readsHandshake = false;
-    readInput(this.core, ConnectionEndpoint.reading, this);
-    const event = this.nextRead;
-    this.nextRead = null;
-    return event;
+    return readInput(this.core, ConnectionEndpoint.reading, this);
   }
 
   /**
@@ -322,8 +318,7 @@ abstract class ConnectionEndpoint {
    */
   protected readHandshake(step?: StepResult): void {
     this.readsHandshake = true;
-    if (step === undefined) readInput(this.core, ConnectionEndpoint.reading, this);
-    else handOff(step, ConnectionEndpoint.reading, this);
+    readInput(this.core, ConnectionEndpoint.reading, this, step);
     const error = this.readError;
     if (error === null) return;
     this.readError = null;
@@ -344,7 +339,6 @@ abstract class ConnectionEndpoint {
         self.produced.push(event);
         return false;
       }
-      self.nextRead = event;
       return true;
     },
     handshakeError: (self, error) => {
