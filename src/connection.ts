@@ -34,6 +34,7 @@ import { ConnectionState, ConnectionType } from "../codec/constants.js";
 import { LocalProtocolError, RemoteProtocolError, type ProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
+import { EventIterator } from "./event-iterator.js";
 import { startEntry, stateName, traceError, type TraceEntry, type TraceError, type TraceRecorder } from "./trace/entries.js";
 import type { ConnectionOptions, FramesOnlyOptions } from "./connection-options.js";
 
@@ -54,6 +55,8 @@ abstract class ConnectionEndpoint {
   /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
   private readonly produced: WebSocketEvent[] = [];
   private producedIndex = 0;
+  /** What `events()` returned last, handed out again once ended (./event-iterator.ts). */
+  private eventIterator: EventIterator<WebSocketEvent> | null = null;
   /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
   private output: Uint8Array[] = [];
   private refusal: ProtocolError | null = null;
@@ -314,7 +317,8 @@ abstract class ConnectionEndpoint {
    * narrows it to its class, as `instanceof` does.
    */
   events(): Generator<WebSocketEvent, void, undefined> {
-    return this.recorder === null ? this.pendingEvents() : this.recordedEvents(this.recorder);
+    if (this.recorder !== null) return this.recordedEvents(this.recorder);
+    return this.eventIterator?.reopen() === true ? this.eventIterator : (this.eventIterator = new EventIterator<WebSocketEvent>(this));
   }
 
   private *recordedEvents(record: TraceRecorder): Generator<WebSocketEvent, void, undefined> {
