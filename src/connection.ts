@@ -22,6 +22,7 @@ import { ConnectionState, ConnectionType } from "../codec/constants.js";
 import { LocalProtocolError, RemoteProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
+import { EventIterator } from "./event-iterator.js";
 import { recorded, startEntry, stateName, type TraceRecorder } from "./trace/entries.js";
 import { machineInput, type ConnectionOptions, type FramesOnlyOptions } from "./connection-options.js";
 
@@ -45,6 +46,8 @@ abstract class ConnectionEndpoint {
   /** What `readInput` is reading for: the handshake (`receiveData`) or `events()`; and what it found. */
   private readsHandshake = false;
   private readError: RemoteProtocolError | null = null;
+  /** What `events()` returned last, handed out again once ended (./event-iterator.ts). */
+  private eventIterator: EventIterator<WebSocketEvent> | null = null;
   /** Collects the statechart's `ws.output` while `send` runs. */
   private output: Uint8Array[] = [];
   /** A held response found invalid when the Request was sent (readHeldResponse). */
@@ -264,7 +267,8 @@ abstract class ConnectionEndpoint {
    * narrows it to its class, as `instanceof` does.
    */
   events(): Generator<WebSocketEvent, void, undefined> {
-    return this.recorder === null ? this.pendingEvents() : this.recordedEvents(this.recorder);
+    if (this.recorder !== null) return this.recordedEvents(this.recorder);
+    return this.eventIterator?.reopen() === true ? this.eventIterator : (this.eventIterator = new EventIterator<WebSocketEvent>(this));
   }
 
   private *recordedEvents(record: TraceRecorder): Generator<WebSocketEvent, void, undefined> {
