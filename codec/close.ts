@@ -13,7 +13,7 @@
  */
 import { LocalProtocolError } from "./errors.js";
 import { type ClosePayload, ParseFailed } from "./frame.js";
-import { decodeUtf8, encodeUtf8, truncateUtf8 } from "./utf8.js";
+import { decodeUtf8, encodeUtf8, truncateUtf8, utf8ByteLength } from "./utf8.js";
 
 /** A control payload is at most 125 bytes (RFC 6455 §5.5), two of which carry the code. */
 export const MAX_CLOSE_REASON_BYTES = 123;
@@ -76,26 +76,36 @@ export function parseClosePayload(payload: Uint8Array): ClosePayload {
 }
 
 /**
+ * Throws the LocalProtocolError `buildClosePayload(code, reason)` would throw, building
+ * nothing: what the statechart's guard asks before a close is sent.
+ */
+export function checkClosePayload(code?: number, reason?: string): void {
+  if (code === undefined) {
+    if (reason) {
+      throw new LocalProtocolError("a close reason needs a status code: the body starts with the code (RFC 6455 §5.5.1)");
+    }
+    return;
+  }
+  checkCloseCode(code);
+  const reasonLength = reason ? utf8ByteLength(reason) : 0;
+  if (reasonLength > MAX_CLOSE_REASON_BYTES) {
+    throw new LocalProtocolError(
+      `close reason is ${reasonLength} bytes of UTF-8, more than the ${MAX_CLOSE_REASON_BYTES} a close frame carries ` +
+        "(RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code): shorten it",
+    );
+  }
+}
+
+/**
  * The body of a close frame to send. No code gives an empty body (RFC 6455 §5.5.1 allows it).
  * A reason longer than 123 bytes of UTF-8 is refused rather than cut, so that what the caller
  * wrote is what the peer reads; `CloseConnection.response()` cuts the reason it echoes, since a
  * failure's reason is ours, not the caller's (see `fitCloseReason`).
  */
 export function buildClosePayload(code?: number, reason?: string): Uint8Array {
-  if (code === undefined) {
-    if (reason) {
-      throw new LocalProtocolError("a close reason needs a status code: the body starts with the code (RFC 6455 §5.5.1)");
-    }
-    return new Uint8Array(0);
-  }
-  checkCloseCode(code);
+  checkClosePayload(code, reason);
+  if (code === undefined) return new Uint8Array(0);
   const reasonBytes = reason ? encodeUtf8(reason) : null;
-  if (reasonBytes !== null && reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
-    throw new LocalProtocolError(
-      `close reason is ${reasonBytes.length} bytes of UTF-8, more than the ${MAX_CLOSE_REASON_BYTES} a close frame carries ` +
-        "(RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code): shorten it",
-    );
-  }
   const payload = new Uint8Array(2 + (reasonBytes?.length ?? 0));
   payload[0] = code >>> 8;
   payload[1] = code & 0xff;

@@ -4,7 +4,7 @@
  *
  * ```ts
  * class ReceivedBytes {
- *   chunks: Uint8Array[]; head: number; offset: number; // unread: chunks[head] from offset, then the rest
+ *   chunks: Uint8Array[]; head: number; end: number; offset: number; // unread: chunks[head] from offset, up to chunks[end - 1]
  *   buffered: number;                   // bytes unread
  *   get entries(): number;              // arrays held (HELD_ARRAY_OVERHEAD each)
  *   append(chunk: Uint8Array): void;    // keeps chunk (small ones: a copy)
@@ -16,6 +16,12 @@
  * ```
  *
  * Its fields are public so that the decoder's hot path reads them directly.
+ *
+ * The array of chunks is kept, with its free slots, from one message to the next (up to
+ * RETAINED_SLOTS_MAX of them): a large message held until complete (bench W3: 256 reads of a
+ * 16 MiB frame) would otherwise regrow it, and compact it with splice, every time — a few KB of
+ * garbage per message, which with large arrays freed every message measurably brought on full
+ * GCs (docs/performance.md, W3).
  */
 
 const EMPTY = new Uint8Array(0);
@@ -33,9 +39,18 @@ const SMALL_CHUNK_MAX = 1024;
 const BLOCK_MIN = 256;
 const BLOCK_MAX = 16 * 1024;
 
+/**
+ * Slots of the chunk array kept once it is empty: enough for a 16 MiB message in 64 KiB reads.
+ * A larger array (a long trickle, a huge message) is dropped then, so what a connection keeps
+ * after its largest message is bounded (8 bytes a slot).
+ */
+const RETAINED_SLOTS_MAX = 512;
+
 export class ReceivedBytes {
   // Received, unparsed bytes: chunks[head] from `offset`, then the later chunks.
   chunks: Uint8Array[] = [];
+  /** chunks[end] and later: free slots, kept so that the array is not regrown for every message. */
+  end = 0;
   head = 0;
   offset = 0;
   buffered = 0;
@@ -46,20 +61,20 @@ export class ReceivedBytes {
 
   /** Arrays held for the unread bytes. */
   get entries(): number {
-    return this.chunks.length - this.head;
+    return this.end - this.head;
   }
 
   /** Queues `chunk`: kept as it is, or copied into the block when small and bytes wait. */
   append(chunk: Uint8Array): void {
     if (chunk.length <= SMALL_CHUNK_MAX && this.buffered > 0) this.appendSmall(chunk);
-    else this.chunks.push(chunk);
+    else this.chunks[this.end++] = chunk;
     this.buffered += chunk.length;
   }
 
   /** Queues a small chunk by copying it into the block (see SMALL_CHUNK_MAX). */
   private appendSmall(chunk: Uint8Array): void {
     const chunks = this.chunks;
-    const last = chunks.length - 1;
+    const last = this.end - 1;
     let block = this.block;
     if (block !== null && chunks[last] === this.blockView && block.length - this.blockUsed >= chunk.length) {
       // The block's view is the last chunk: extend it (it starts at 0, so `offset` into it holds).
@@ -74,7 +89,7 @@ export class ReceivedBytes {
     block = new Uint8Array(Math.max(capacity, chunk.length));
     block.set(chunk, 0);
     const view = block.subarray(0, chunk.length);
-    chunks.push(view);
+    chunks[this.end++] = view;
     this.block = block;
     this.blockView = view;
     this.blockUsed = chunk.length;
@@ -89,6 +104,7 @@ export class ReceivedBytes {
   /** Forget every byte held. */
   clear(): void {
     this.chunks = [];
+    this.end = 0;
     this.head = 0;
     this.offset = 0;
     this.buffered = 0;
@@ -100,7 +116,7 @@ export class ReceivedBytes {
    */
   takeUnconsumed(): Uint8Array[] {
     const rest: Uint8Array[] = [];
-    for (let index = this.head; index < this.chunks.length; index++) {
+    for (let index = this.head; index < this.end; index++) {
       const chunk = this.chunks[index]!;
       rest.push(index === this.head && this.offset > 0 ? chunk.subarray(this.offset) : chunk);
     }
@@ -130,8 +146,9 @@ export class ReceivedBytes {
       // Drop our reference so a consumed chunk can be collected while later ones wait.
       chunks[this.head] = EMPTY;
       this.head++;
-      if (this.head === chunks.length) {
-        chunks.length = 0;
+      if (this.head === this.end) {
+        if (chunks.length > RETAINED_SLOTS_MAX) this.chunks = [];
+        this.end = 0;
         this.head = 0;
         offset = 0;
         if (this.block !== null) this.releaseBlock();
@@ -139,8 +156,11 @@ export class ReceivedBytes {
       }
     }
     this.offset = offset;
-    if (this.head > 64 && this.head * 2 > chunks.length) {
-      chunks.splice(0, this.head);
+    if (this.head > 64 && this.head * 2 > this.end) {
+      // Compacted in place (splice would allocate an array of what it removes).
+      chunks.copyWithin(0, this.head, this.end);
+      chunks.fill(EMPTY, this.end - this.head, this.end);
+      this.end -= this.head;
       this.head = 0;
     }
   }

@@ -1,7 +1,7 @@
 /**
  * Embedding a connection in an XState app: a parent machine that invokes `connectionMachine`
  * as a child and talks to it only with events. The child is started with `notifyParent: true`,
- * so its protocol events (`ws.event`), outgoing bytes (`ws.output`) and refusals (`ws.error`)
+ * so its protocol events (`ws.event`), outgoing bytes (`ws.output`) and the peer's handshake errors (`ws.error`)
  * arrive at the parent as ordinary events.
  *
  * This parent is an echo server: it accepts the handshake, echoes every text and binary

@@ -4,9 +4,8 @@
  * (./connection-runner.ts) calls them directly, so both run the same code.
  */
 import { LocalProtocolError } from "../codec/errors.js";
-import type { WebSocketEvent } from "../codec/events.js";
 import type { InputPhase, PeerEvent } from "../codec/core/protocol-core.js";
-import type { ConnectionState } from "../codec/constants.js";
+import { readInput, type InputDriver } from "./connection-input.js";
 import type { ConnectionMachineContext, ConnectionMachineEmitted, ConnectionMachineEvent } from "./connection-types.js";
 
 /** What an action may do besides reading the context: the actor and the runner each supply these. */
@@ -17,8 +16,6 @@ export interface ActionEffects {
   raise(event: PeerEvent): void;
   /** Change the recorded close code or failure (XState's `assign`). */
   assign(patch: Partial<Pick<ConnectionMachineContext, "closeCode" | "failure">>): void;
-  /** The top-level state the connection is in while the action runs. */
-  currentState(): ConnectionState;
 }
 
 export interface ActionArguments {
@@ -34,11 +31,15 @@ export type ConnectionAction<Params = undefined> = (args: ActionArguments, param
  * `enqueueActions`); the runner (machines/connection-runner.ts) calls them directly.
  */
 export const connectionActions = {
-  /** Write the bytes `canSend` prepared for this event. */
-  writePrepared: ({ context, effects }) => {
-    effects.emit({ type: "ws.output", data: context.core.takePrepared() });
+  /** Encode and write a lifecycle send that `canSend` accepted, recording what it settles. */
+  writeSend: ({ context, event, effects }) => {
+    if (event.type !== "ws.send") return;
+    effects.emit({ type: "ws.output", data: context.core.writeSend(event.event) });
   },
-  /** Encode and write a message, ping or pong; refuse it (state unchanged) if it is invalid. */
+  /**
+   * Encode and write a message, ping or pong that `sends` accepted. Its catch is a backstop:
+   * the guard asked the encoder the same question, and an action must not throw.
+   */
   writeData: ({ context, event, effects }) => {
     if (event.type !== "ws.send") return;
     try {
@@ -73,44 +74,44 @@ export const connectionActions = {
     else if (event.type === "transport.eof") effects.assign({ closeCode: context.closeCode ?? 1006 });
     else if (event.type === "peer.handshakeFailed") effects.assign({ failure: event.message });
   },
-  /** No state accepts this `ws.send` (or its event is invalid): report, change nothing. */
-  refuseSend: ({ context, event, effects }) => {
-    if (event.type !== "ws.send") return;
-    effects.emit({ type: "ws.error", error: context.core.refusal(event.event, effects.currentState()) });
-  },
 } satisfies {
-  writePrepared: ConnectionAction;
+  writeSend: ConnectionAction;
   writeData: ConnectionAction;
   readInput: ConnectionAction<{ phase: InputPhase }>;
   drain: ConnectionAction<{ phase: InputPhase }>;
   openFrames: ConnectionAction;
   recordPeerEvent: ConnectionAction;
-  refuseSend: ConnectionAction;
 };
 
 
 /**
  * Hand out every event the buffered input yields in this phase. A lifecycle event (a close
- * frame, a failure, EOF, the end of the handshake) ends the loop: it is raised so the machine
+ * frame, a failure, EOF, the end of the handshake) ends the reading: it is raised so the machine
  * moves, and the state it enters reads the rest of the input on entry, as that state reads
  * input (frames after an accepted handshake, nothing after a close). `WSConnection` reads input
- * itself (lazily, in `events()`), so for it `core.step` is never called from here.
+ * itself (lazily, in `events()`), so for it the core is never stepped from here.
  */
 function drainInput(effects: ActionEffects, context: ConnectionMachineContext, phase: InputPhase): void {
-  const core = context.core;
-  if (core.readsOutsideActor) return;
-  for (;;) {
-    const event = core.step(phase);
-    const transition = core.takeTransition();
-    const error = core.takeHandshakeError();
-    // The core yields only the classes of the WebSocketEvent union.
-    if (event !== null) effects.emit({ type: "ws.event", event: event as WebSocketEvent });
-    if (error !== null) effects.emit({ type: "ws.error", error });
-    if (transition !== null) {
-      effects.raise(transition);
-      return;
-    }
-    if (event === null) return;
-  }
+  if (context.core.readsOutsideActor) return;
+  readInput(context.core, actorInput, { effects, phase, raised: false });
 }
 
+interface ActorReading {
+  readonly effects: ActionEffects;
+  readonly phase: InputPhase;
+  raised: boolean;
+}
+
+/** `readInput`'s driver inside an action: emit, and raise the lifecycle event (then stop). */
+const actorInput: InputDriver<ActorReading> = {
+  inputPhase: (reading) => (reading.raised ? null : reading.phase),
+  deliver: (reading, event) => {
+    reading.effects.emit({ type: "ws.event", event });
+    return false;
+  },
+  handshakeError: (reading, error) => reading.effects.emit({ type: "ws.error", error }),
+  lifecycle: (reading, event) => {
+    reading.effects.raise(event);
+    reading.raised = true;
+  },
+};

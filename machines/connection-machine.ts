@@ -18,33 +18,43 @@
  * - in: `{ type: "ws.receive", data: Uint8Array | null }` (null: the transport was closed)
  * - in: `{ type: "ws.send", event: Event }`
  * - out: `{ type: "ws.event", event }` for each protocol event, `{ type: "ws.output", data }` for
- *   each chunk of bytes to write, `{ type: "ws.error", error }` for a refused `ws.send` (a
- *   LocalProtocolError; the state is unchanged) or a handshake the peer got wrong
- *   (RemoteProtocolError, whose `eventHint` a server may send back).
+ *   each chunk of bytes to write, `{ type: "ws.error", error }` for a handshake the peer got
+ *   wrong (RemoteProtocolError, whose `eventHint` a server may send back).
+ *
+ * A `ws.send` that the state does not take — the wrong state, or an event its guard refuses — is
+ * not a transition: the actor ignores it, as XState machines ignore what a state does not
+ * handle, so `snapshot.can({ type: "ws.send", event })` answers exactly as `WSConnection.send`
+ * would, and `sendRefusal(snapshot, event)` (./connection-snapshot.ts) gives the
+ * LocalProtocolError `send` raises.
  *
  * XState parents do not see a child's `emit`; with `input.notifyParent` the same three events are
  * also sent to the parent actor (`sendParent`), so an invoking machine can handle them in `on`.
  *
- * Actions never throw: an exception inside an XState action puts the actor in an error state and
- * is rethrown later from a timer. Everything that can fail is checked in a guard first
- * (`canSend` prepares the bytes; if that throws, no transition is taken and the root `ws.send`
- * handler reports the LocalProtocolError), or caught and reported as `ws.error`.
+ * The guards are pure: `canSend` and `sends` ask the core whether an event can be sent
+ * (`sendRefusal`), which validates it without encoding or changing anything; the actions then
+ * encode and write. Actions never throw: an exception inside an XState action puts the actor in
+ * an error state and is rethrown later from a timer — the one exception is an Extension or an
+ * Entropy that breaks its contract (codec/core/lifecycle-sends.ts, `write`).
+ *
+ * `context.core` is the codec's mutable state, owned by the actions like a ref: parsers, decoder,
+ * encoder, buffered input and compression contexts change with every byte, which no `assign`
+ * could copy at that rate. The statechart's own record of the connection (`closeCode`,
+ * `failure`) changes only through `assign`, and the core is never changed by a guard. Persist
+ * and restore with `persistConnection` / `restoreConnection` (./connection-snapshot.ts), which
+ * put the core's description in its place and back.
  */
-import { and, enqueueActions, setup, type ActorRefFrom, type AnyActorScope, type Snapshot, type SnapshotFrom, type StateValue } from "xstate";
+import { and, enqueueActions, setup, type ActorRefFrom, type SnapshotFrom } from "xstate";
 import { ConnectionType } from "../codec/constants.js";
-import type { Event, RejectConnection, RejectData } from "../codec/events.js";
+import type { RejectConnection, RejectData } from "../codec/events.js";
 import { ProtocolCore } from "../codec/core/protocol-core.js";
 import { connectionActions, type ActionEffects, type ConnectionAction } from "./connection-actions.js";
 import {
   ConnectionTag,
   sendableName,
-  topLevelState,
   type ConnectionMachineContext,
   type ConnectionMachineEmitted,
   type ConnectionMachineEvent,
   type ConnectionMachineInput,
-  type InternalConnectionMachineInput,
-  type PersistedConnectionContext,
   type SendableName,
 } from "./connection-types.js";
 
@@ -68,15 +78,30 @@ const rejectionTransitions = [
   {
     guard: and(["rejectionHasBody", canSend("RejectConnection")]),
     target: "#wsConnection.REJECTING.sendingBody",
-    actions: "writePrepared",
+    actions: "writeSend",
   },
-  { guard: canSend("RejectConnection"), target: "#wsConnection.CLOSED", actions: "writePrepared" },
+  { guard: canSend("RejectConnection"), target: "#wsConnection.CLOSED", actions: "writeSend" },
 ] as const;
+
+/**
+ * The context's core, checked to be a live one: a persisted snapshot given to `createActor`
+ * without `restoreConnection` carries only the core's description, and would fail on its first
+ * event with a TypeError that says nothing useful.
+ */
+function liveCore(context: ConnectionMachineContext): ProtocolCore {
+  const core = context.core;
+  if (core instanceof ProtocolCore) return core;
+  throw new Error(
+    "this connection actor's context.core is a persisted description, not a live protocol core: restore a persisted " +
+      "connection with createActor(connectionMachine, { snapshot: restoreConnection(persisted, input), input }) (README, \"Persisting a connection\")",
+  );
+}
 
 /** An action as the actor runs it: XState's effects (emit, sendParent, raise, assign) behind `ActionEffects`. */
 function inActor<Params>(action: ConnectionAction<Params>) {
   return enqueueActions<ConnectionMachineContext, ConnectionMachineEvent, Params, ConnectionMachineEvent, never, never, never, never, ConnectionMachineEmitted>(
-    ({ context, event, enqueue, self }, params) => {
+    ({ context, event, enqueue }, params) => {
+      liveCore(context);
       const effects: ActionEffects = {
         emit: (emitted) => {
           enqueue.emit(emitted);
@@ -84,7 +109,6 @@ function inActor<Params>(action: ConnectionAction<Params>) {
         },
         raise: (raised) => enqueue.raise(raised),
         assign: (patch) => enqueue.assign(patch),
-        currentState: () => topLevelState((self.getSnapshot() as { value: StateValue }).value),
       };
       action({ context, event, effects }, params);
     },
@@ -104,14 +128,11 @@ export const connectionMachine = setup({
     startsOpen: ({ context }) => context.core.framesOnly,
     isClient: ({ context }) => context.role === ConnectionType.CLIENT,
     /**
-     * The event to send is of this kind and can be encoded: `prepareSend` builds its bytes (or
-     * throws LocalProtocolError, and then no transition is taken).
+     * The event to send is of these kinds and can be sent: the core validates it without
+     * encoding it or changing anything (`sendRefusal`); `writeSend` then encodes it.
      */
-    canSend: ({ context, event }, params: { kinds: readonly SendableName[] }) => {
-      if (event.type !== "ws.send") return false;
-      if (!params.kinds.includes(sendableName(event.event))) return false;
-      return context.core.prepareSend(event.event) === null;
-    },
+    canSend: ({ context, event }, params: { kinds: readonly SendableName[] }) =>
+      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && liveCore(context).sendRefusal(event.event) === null,
     /**
      * The event to send is a message, ping or pong of these kinds that can be sent now. Pure: it
      * asks the encoder (`dataRefusal`) without encoding, because encoding a data frame advances
@@ -120,7 +141,7 @@ export const connectionMachine = setup({
      * `ws.send` then does.
      */
     sends: ({ context, event }, params: { kinds: readonly SendableName[] }) =>
-      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && context.core.dataRefusal(event.event) === null,
+      event.type === "ws.send" && params.kinds.includes(sendableName(event.event)) && liveCore(context).dataRefusal(event.event) === null,
     rejectionHasBody: ({ event }) => {
       if (event.type === "peer.rejected") return event.reject.hasBody;
       if (event.type === "ws.send") return (event.event as RejectConnection).hasBody;
@@ -132,13 +153,12 @@ export const connectionMachine = setup({
   // Each action is a plain function over `ActionEffects` (connectionActions, below), so that the
   // lightweight runner (machines/connection-runner.ts) runs the same code as the actor does.
   actions: {
-    writePrepared: inActor(connectionActions.writePrepared),
+    writeSend: inActor(connectionActions.writeSend),
     writeData: inActor(connectionActions.writeData),
     readInput: inActor(connectionActions.readInput),
     drain: inActor(connectionActions.drain),
     openFrames: inActor(connectionActions.openFrames),
     recordPeerEvent: inActor(connectionActions.recordPeerEvent),
-    refuseSend: inActor(connectionActions.refuseSend),
   },
 }).createMachine({
   id: "wsConnection",
@@ -150,10 +170,6 @@ export const connectionMachine = setup({
     closeCode: null,
     failure: null,
   }),
-  on: {
-    // Reached only when the current state has no transition for this event: the ladder refuses it.
-    "ws.send": { actions: "refuseSend" },
-  },
   initial: "CONNECTING",
   states: {
     CONNECTING: {
@@ -177,7 +193,7 @@ export const connectionMachine = setup({
         readyToRequest: {
           tags: PARSES_ON_RECEIVE,
           on: {
-            "ws.send": { guard: canSend("Request"), target: "awaitingResponse", actions: "writePrepared" },
+            "ws.send": { guard: canSend("Request"), target: "awaitingResponse", actions: "writeSend" },
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
           },
         },
@@ -211,7 +227,7 @@ export const connectionMachine = setup({
           tags: PARSES_ON_RECEIVE,
           on: {
             "ws.send": [
-              { guard: canSend("AcceptConnection"), target: "#wsConnection.OPEN", actions: "writePrepared" },
+              { guard: canSend("AcceptConnection"), target: "#wsConnection.OPEN", actions: "writeSend" },
               ...rejectionTransitions,
             ],
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
@@ -245,9 +261,9 @@ export const connectionMachine = setup({
               {
                 guard: and(["finishesRejectionBody", canSend("RejectData")]),
                 target: "#wsConnection.CLOSED",
-                actions: "writePrepared",
+                actions: "writeSend",
               },
-              { guard: canSend("RejectData"), actions: "writePrepared" },
+              { guard: canSend("RejectData"), actions: "writeSend" },
             ],
             "ws.receive": { actions: { type: "readInput", params: { phase: "buffering" } } },
           },
@@ -278,7 +294,7 @@ export const connectionMachine = setup({
             "ws.receive": { actions: { type: "readInput", params: { phase: "open" } } },
             "ws.send": [
               { guard: { type: "sends", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writeData" },
-              { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING", actions: "writePrepared" },
+              { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING", actions: "writeSend" },
             ],
             "peer.close": { target: "#wsConnection.REMOTE_CLOSING", actions: "recordPeerEvent" },
             "peer.protocolError": { target: "failed", actions: "recordPeerEvent" },
@@ -292,7 +308,7 @@ export const connectionMachine = setup({
             "ws.receive": { actions: { type: "readInput", params: { phase: "failed" } } },
             "ws.send": [
               { guard: { type: "sends", params: { kinds: ["Message", "Ping", "Pong"] } }, actions: "writeData" },
-              { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING.failed", actions: "writePrepared" },
+              { guard: canSend("CloseConnection"), target: "#wsConnection.LOCAL_CLOSING.failed", actions: "writeSend" },
             ],
           },
         },
@@ -327,7 +343,7 @@ export const connectionMachine = setup({
       entry: { type: "drain", params: { phase: "remoteClosing" } },
       on: {
         "ws.receive": { actions: { type: "readInput", params: { phase: "remoteClosing" } } },
-        "ws.send": { guard: canSend("CloseConnection"), target: "CLOSED", actions: "writePrepared" },
+        "ws.send": { guard: canSend("CloseConnection"), target: "CLOSED", actions: "writeSend" },
         "transport.eof": { target: "CLOSED", actions: "recordPeerEvent" },
       },
     },
@@ -339,49 +355,5 @@ export const connectionMachine = setup({
   },
 });
 
-// Persistence. XState persists the context as it is and restores it without running the
-// context factory, and the context holds `core`, an object JSON cannot carry (parsers, buffers,
-// compression state; cycles inside pako). So the persisted snapshot carries `core.describe()`,
-// and restoring builds a fresh ProtocolCore from it; what cannot be rebuilt is listed on
-// `PersistedProtocolCore`. The restored actor's own `input`, when given, supplies what a
-// description cannot hold (frame trace, extension factory); an invoked child restored with its
-// parent has no input, and then the description alone is used.
-const persistSnapshot = connectionMachine.getPersistedSnapshot;
-const restoreSnapshot = connectionMachine.restoreSnapshot;
-connectionMachine.getPersistedSnapshot = (snapshot, options) =>
-  persistSnapshot({ ...snapshot, context: { ...snapshot.context, core: snapshot.context.core.describe() } } as unknown as typeof snapshot, options);
-connectionMachine.restoreSnapshot = (persisted, actorScope) =>
-  restoreSnapshot(withRestoredCore(persisted, actorScope), actorScope);
-
-function withRestoredCore(persisted: Snapshot<unknown>, actorScope: AnyActorScope): Snapshot<unknown> {
-  const context = (persisted as { context?: PersistedConnectionContext | ConnectionMachineContext }).context;
-  if (context === undefined || context.core === undefined) throw new Error("not a persisted wsmachine connection: its context has no core");
-  // `self.options.input` is the input given to createActor with the snapshot (Actor.options is public).
-  const input = (actorScope.self as { options?: { input?: InternalConnectionMachineInput } }).options?.input;
-  if (input?.adoptCore !== undefined && context.core === input.adoptCore) return persisted;
-  // A live snapshot passed by mistake (getSnapshot() instead of getPersistedSnapshot()) must not share its core.
-  const description = context.core instanceof ProtocolCore ? context.core.describe() : context.core;
-  if (input !== undefined && input.type !== undefined && input.type !== description.role) {
-    throw new Error(`the persisted connection is a ${description.role}'s; input.type says ${input.type}`);
-  }
-  const core = ProtocolCore.restore(description, {
-    frameTrace: input?.frameTrace,
-    restoreExtension: input?.restoreExtension,
-    readInputInActor: input === undefined ? undefined : input.readInputInActor !== false,
-  });
-  return { ...persisted, context: { ...context, core } } as unknown as Snapshot<unknown>;
-}
-
 export type ConnectionActor = ActorRefFrom<typeof connectionMachine>;
 export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
-
-/**
- * Whether `ws.send` of `event` would be accepted in this snapshot's state — what `ws.send`
- * then does, found without sending (the guards are pure: nothing is encoded). XState's own
- * `snapshot.can()` answers true for every `ws.send`, because the root handler that refuses
- * (and emits the `ws.error`) is itself a transition; this leaves that handler out.
- */
-export function acceptsSend(snapshot: ConnectionSnapshot, event: Event): boolean {
-  const transitions = connectionMachine.getTransitionData(snapshot, { type: "ws.send", event });
-  return transitions.some((transition) => transition.source !== connectionMachine.root);
-}

@@ -20,25 +20,20 @@ export interface ConnectionMachineInput extends Omit<ProtocolCoreOptions, "readI
 }
 
 /**
- * The input `WSConnection` gives its actor: the public input plus two fields that only make
- * sense from inside the facade, kept out of the public type so embedders never see them.
+ * The input `WSConnection` gives its actor: the public input plus a field that only makes
+ * sense from inside the facade, kept out of the public type so embedders never see it.
  */
 export interface InternalConnectionMachineInput extends ConnectionMachineInput {
   /** False: `WSConnection` reads input itself in `events()`, and the actions leave it alone. */
   readInputInActor?: boolean;
-  /**
-   * `WSConnection` handing the state its runner reached to an actor. The snapshot given with
-   * this input holds this very core, which the actor then keeps rather than rebuilding it from
-   * a description.
-   */
-  adoptCore?: ProtocolCore;
 }
 
 export interface ConnectionMachineContext {
   readonly role: ConnectionType;
   /**
-   * Codec state: handshake parser, frame decoder/encoder, buffered input. Not serializable as
-   * such: `getPersistedSnapshot()` carries its `describe()` instead, and restoring rebuilds it.
+   * Codec state: handshake parser, frame decoder/encoder, buffered input — the actions' mutable
+   * state, like a ref (./connection-machine.ts). Not serializable as such: `persistConnection`
+   * carries its `describe()` instead, and `restoreConnection` rebuilds it.
    */
   readonly core: ProtocolCore;
   readonly notifyParent: boolean;
@@ -95,7 +90,7 @@ export function sendableName(event: Event): SendableName {
  */
 export const ConnectionTag = Object.freeze({ parsesOnReceive: "parsesOnReceive", encodesMessages: "encodesMessages" } as const);
 
-/** The context as `getPersistedSnapshot()` carries it: the protocol core as plain data. */
+/** The context as `persistConnection()` carries it: the protocol core as plain data. */
 export interface PersistedConnectionContext extends Omit<ConnectionMachineContext, "core"> {
   readonly core: PersistedProtocolCore;
 }

@@ -6,6 +6,8 @@ import type { InspectionEvent, Observer, Snapshot } from "xstate";
 import type { Entropy, FrameTrace } from "../codec/core/protocol-core.js";
 import type { Extension } from "../codec/extension.js";
 import type { MemoryBudget } from "../codec/memory-budget.js";
+import type { InternalConnectionMachineInput } from "../machines/connection-types.js";
+import type { ConnectionType } from "../codec/constants.js";
 import type { TraceRecorder } from "./trace/entries.js";
 
 export interface ConnectionOptions {
@@ -83,4 +85,24 @@ export interface FramesOnlyOptions extends ConnectionOptions {
   trailingData?: Uint8Array;
   /** The handshake was RFC 8441's (HTTP/2 extended CONNECT): the statechart records it (context.handshake). */
   handshake?: "rfc8441";
+}
+
+/** The statechart's input for a connection with these options (the facade reads input itself). */
+export function machineInput(type: ConnectionType, options: ConnectionOptions, framesOnly?: FramesOnlyOptions): InternalConnectionMachineInput {
+  return {
+    type,
+    maxMessageSize: options.maxMessageSize,
+    maxFragments: options.maxFragments,
+    maxHandshakeHeadSize: options.maxHandshakeHeadSize,
+    assembleMessages: options.assembleMessages,
+    textAs: options.textAs,
+    frameTrace: options.frameTrace,
+    readInputInActor: false,
+    restoreExtension: options.restoreExtension,
+    memoryBudget: options.memoryBudget,
+    workQuantum: options.workQuantum,
+    entropy: options.entropy,
+    framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
+    handshake: framesOnly?.handshake,
+  };
 }

@@ -1,17 +1,8 @@
 /**
  * The wsproto-style facade over the connection statechart: `WSConnection` (handshake and
- * frames) and `Connection` (frames only). The README shows them in use.
- *
- * When the state changes (wsproto issue #181): at the moment the event that causes the change
- * is produced.
- * - During the opening handshake (CONNECTING, and a client's REJECTING), `receiveData` parses at
- *   once, as wsproto does: a received Request, AcceptConnection or RejectConnection changes the
- *   state inside `receiveData`, and a RemoteProtocolError is raised from `receiveData`.
- * - From OPEN on, `receiveData` only buffers; `events()` parses. A close frame moves the state
- *   when `events()` yields its CloseConnection, a protocol failure when it yields the failure's
- *   CloseConnection, and EOF (`receiveData(null)`) when `events()` reaches it, after every frame
- *   received before it.
- * - `send` changes the state before it returns the bytes.
+ * frames) and `Connection` (frames only). The README shows them in use, and says when the state
+ * changes (README, "When the state changes"): during the handshake `receiveData` parses at once;
+ * from OPEN on `events()` parses, lazily; `send` changes the state before it returns the bytes.
  *
  * Per-message work does not go through the statechart: in OPEN, `send` encodes messages and
  * `events()` decodes frames with the codec directly. The statechart is handed only lifecycle
@@ -21,21 +12,19 @@
  * `inspect` or `snapshot` is given.
  */
 import { createActor, type Actor } from "xstate";
-import {
-  connectionMachine,
-  type ConnectionMachineEmitted,
-  type ConnectionMachineEvent,
-  type InternalConnectionMachineInput,
-} from "../machines/connection-machine.js";
+import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent } from "../machines/connection-machine.js";
 import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
-import type { InputPhase, PeerEvent, ProtocolCore } from "../codec/core/protocol-core.js";
+import { refusalIn, restoreConnection } from "../machines/connection-snapshot.js";
+import { readInput, type InputDriver } from "../machines/connection-input.js";
+import type { ProtocolCore, StepResult } from "../codec/core/protocol-core.js";
 import type { Headers } from "../codec/events.js";
 import { ConnectionState, ConnectionType } from "../codec/constants.js";
-import { LocalProtocolError, RemoteProtocolError, type ProtocolError } from "../codec/errors.js";
+import { LocalProtocolError, RemoteProtocolError } from "../codec/errors.js";
 import { Event, Message, Ping, Pong, describeValue, type WebSocketEvent } from "../codec/events.js";
 import { concatBytes } from "../codec/bytes.js";
-import { startEntry, stateName, traceError, type TraceEntry, type TraceError, type TraceRecorder } from "./trace/entries.js";
-import type { ConnectionOptions, FramesOnlyOptions } from "./connection-options.js";
+import { EventIterator } from "./event-iterator.js";
+import { recorded, startEntry, stateName, type TraceRecorder } from "./trace/entries.js";
+import { machineInput, type ConnectionOptions, type FramesOnlyOptions } from "./connection-options.js";
 
 export type { ConnectionOptions, FramesOnlyOptions } from "./connection-options.js";
 
@@ -50,13 +39,17 @@ abstract class ConnectionEndpoint {
   private runner: ConnectionRunner | null = null;
   private actorRef: ConnectionActor | null = null;
   /** The statechart's current atomic state: top-level state and how it reads input. */
-  private lifecycle: CompiledState;
+  protected lifecycle: CompiledState;
   /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
   private readonly produced: WebSocketEvent[] = [];
   private producedIndex = 0;
-  /** Collects the statechart's `ws.output` / `ws.error` while `send` runs. */
+  /** What `readInput` is reading for: the handshake (`receiveData`) or `events()`; and what it found. */
+  private readsHandshake = false;
+  private readError: RemoteProtocolError | null = null;
+  /** What `events()` returned last, handed out again once ended (./event-iterator.ts). */
+  private eventIterator: EventIterator<WebSocketEvent> | null = null;
+  /** Collects the statechart's `ws.output` while `send` runs. */
   private output: Uint8Array[] = [];
-  private refusal: ProtocolError | null = null;
   /** A held response found invalid when the Request was sent (readHeldResponse). */
   private heldResponseError: RemoteProtocolError | null = null;
   protected readonly recorder: TraceRecorder | null;
@@ -67,26 +60,12 @@ abstract class ConnectionEndpoint {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
       throw new LocalProtocolError(`connection type must be "client" or "server", not ${String(type)}`);
     }
-    const input: InternalConnectionMachineInput = {
-      type,
-      maxMessageSize: options.maxMessageSize,
-      maxFragments: options.maxFragments,
-      maxHandshakeHeadSize: options.maxHandshakeHeadSize,
-      assembleMessages: options.assembleMessages,
-      textAs: options.textAs,
-      frameTrace: options.frameTrace,
-      readInputInActor: false,
-      restoreExtension: options.restoreExtension,
-      memoryBudget: options.memoryBudget,
-      workQuantum: options.workQuantum,
-      entropy: options.entropy,
-      framesOnly: framesOnly === undefined ? undefined : { extensions: framesOnly.extensions, trailingData: framesOnly.trailingData },
-      handshake: framesOnly?.handshake,
-    };
+    const input = machineInput(type, options, framesOnly);
     if (options.inspect !== undefined || options.snapshot !== undefined) {
       // Inspection must see the whole life, and a persisted snapshot is restored by the actor:
       // both need the actor from the start.
-      const actor = this.startActor(createActor(connectionMachine, { input, inspect: options.inspect, snapshot: options.snapshot }));
+      const snapshot = options.snapshot === undefined ? undefined : restoreConnection(options.snapshot, input);
+      const actor = this.startActor(createActor(connectionMachine, { input, inspect: options.inspect, snapshot }));
       this.core = actor.getSnapshot().context.core;
       this.lifecycle = compiledState(actor.getSnapshot().value);
     } else {
@@ -119,11 +98,10 @@ abstract class ConnectionEndpoint {
   get actor(): ConnectionActor {
     if (this.actorRef !== null) return this.actorRef;
     const runner = this.runner!;
+    // The actor starts in the runner's state with the runner's context, its core included.
     const snapshot = connectionMachine.resolveState({ value: runner.state.value, context: runner.context });
-    const input: InternalConnectionMachineInput = { type: this.core.role, readInputInActor: false, adoptCore: this.core };
-    const actor = createActor(connectionMachine, { input, snapshot });
     this.runner = null;
-    return this.startActor(actor);
+    return this.startActor(createActor(connectionMachine, { input: { type: this.core.role }, snapshot }));
   }
 
   private startActor(actor: ConnectionActor): ConnectionActor {
@@ -133,32 +111,31 @@ abstract class ConnectionEndpoint {
       if (this.lifecycle.topLevel === ConnectionState.CLOSED) this.core.releaseInput();
     });
     actor.on("ws.output", (emitted) => this.collect(emitted));
-    actor.on("ws.error", (emitted) => this.collect(emitted));
     actor.start();
     return actor;
   }
 
-  /** What the statechart emits while `send` runs (the facade reads input itself: no `ws.event`). */
+  /** The bytes the statechart writes while `send` runs (the facade reads input itself: no `ws.event`). */
   private collect(emitted: ConnectionMachineEmitted): void {
     if (emitted.type === "ws.output") this.output.push(emitted.data);
-    else if (emitted.type === "ws.error") this.refusal = emitted.error;
   }
 
-  /** Hand a lifecycle event to the statechart. */
-  private lifecycleSend(event: ConnectionMachineEvent): void {
+  /** Hand a lifecycle event to the statechart; false when its state does not take it. */
+  private lifecycleSend(event: ConnectionMachineEvent): boolean {
     const runner = this.runner;
     if (runner !== null) {
-      runner.send(event);
+      const taken = runner.send(event);
       this.lifecycle = runner.state;
       // Nothing more will be read: what is held for unread frames goes (and its memory budget).
       if (this.lifecycle.topLevel === ConnectionState.CLOSED) this.core.releaseInput();
-    } else {
-      this.actorRef!.send(event);
+      return taken;
     }
-  }
-
-  protected get phase(): InputPhase | null {
-    return this.lifecycle.inputPhase;
+    const actor = this.actorRef!;
+    if (!actor.getSnapshot().can(event)) return false;
+    actor.send(event);
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status === "error") throw snapshot.error;
+    return true;
   }
 
   /** Which side this endpoint plays. */
@@ -200,21 +177,14 @@ abstract class ConnectionEndpoint {
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
     if (this.encodesDirectly(event)) return this.core.encodeData(event);
     if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${describeValue(event)}`);
-    if (this.lifecycle.topLevel === ConnectionState.CLOSED) {
-      throw new LocalProtocolError(`${event.type} cannot be sent: the connection is CLOSED`);
-    }
     this.output.length = 0;
-    this.refusal = null;
-    this.lifecycleSend({ type: "ws.send", event });
-    const refusal = this.refusal as ProtocolError | null;
-    if (refusal !== null) {
-      this.refusal = null;
-      throw refusal;
-    }
+    // A send the state does not take is ignored by the chart, as by any XState machine; the
+    // facade raises why (README, "The statechart").
+    if (!this.lifecycleSend({ type: "ws.send", event })) throw refusalIn(this.lifecycle, this.core, event);
     const bytes = concatBytes(this.output);
     // Keep no reference to what was sent: an idle connection would hold its handshake bytes.
     this.output.length = 0;
-    if (this.phase === "awaitingResponse") this.readHeldResponse();
+    if (this.lifecycle.inputPhase === "awaitingResponse") this.readHeldResponse();
     return bytes;
   }
 
@@ -246,23 +216,8 @@ abstract class ConnectionEndpoint {
   }
 
   private recordSend(event: Event, asParts: boolean): Uint8Array[] {
-    return this.recorded(
-      () => (asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)]),
-      (error, parts) => ({ type: "send", event, data: parts, error, state: this.stateName }),
-    );
-  }
-
-  /** Run `action`, then record the entry `entry` makes of its result or of the error it threw (rethrown). */
-  protected recorded<T>(action: () => T, entry: (error: TraceError | null, result: T | null) => TraceEntry): T {
-    let result: T;
-    try {
-      result = action();
-    } catch (error) {
-      this.recorder!(entry(traceError(error), null));
-      throw error;
-    }
-    this.recorder!(entry(null, result));
-    return result;
+    const send = () => (asParts && this.encodesDirectly(event) ? this.core.encodeDataParts(event) : [this.sendEvent(event)]);
+    return recorded(this.recorder!, send, (error, parts) => ({ type: "send", event, data: parts, error, state: this.stateName }));
   }
 
   /**
@@ -286,10 +241,7 @@ abstract class ConnectionEndpoint {
   private recordReceive(data: Uint8Array | null): void {
     // Copied first: once OPEN, the decoder may unmask the caller's chunk in place.
     const copy = data instanceof Uint8Array ? data.slice() : null;
-    this.recorded(
-      () => this.receive(data),
-      (error) => ({ type: "receive", data: copy, error, state: this.stateName }),
-    );
+    recorded(this.recorder!, () => this.receive(data), (error) => ({ type: "receive", data: copy, error, state: this.stateName }));
   }
 
   private receive(data: Uint8Array | null): void {
@@ -315,7 +267,8 @@ abstract class ConnectionEndpoint {
    * narrows it to its class, as `instanceof` does.
    */
   events(): Generator<WebSocketEvent, void, undefined> {
-    return this.recorder === null ? this.pendingEvents() : this.recordedEvents(this.recorder);
+    if (this.recorder !== null) return this.recordedEvents(this.recorder);
+    return this.eventIterator?.reopen() === true ? this.eventIterator : (this.eventIterator = new EventIterator<WebSocketEvent>(this));
   }
 
   private *recordedEvents(record: TraceRecorder): Generator<WebSocketEvent, void, undefined> {
@@ -357,37 +310,46 @@ abstract class ConnectionEndpoint {
       }
       return event;
     }
-    for (;;) {
-      const phase = this.phase;
-      // The handshake's input was parsed by receiveData (the chart's parsesOnReceive states).
-      if (phase === null || this.lifecycle.parsesOnReceive) return null;
-      // The core yields only the classes of the WebSocketEvent union.
-      const event = this.core.step(phase) as WebSocketEvent | null;
-      const transition = this.core.takeTransition();
-      if (transition !== null) this.lifecycleSend(transition);
-      if (event !== null) return event;
-      if (transition === null) return null;
-    }
+    // The handshake's input was parsed by receiveData (the chart's parsesOnReceive states).
+    this.readsHandshake = false;
+    return readInput(this.core, ConnectionEndpoint.reading, this);
   }
 
-  /** Parse handshake input at once (wsproto's behaviour), until OPEN or out of input. */
-  private readHandshake(): void {
-    const core = this.core;
-    while (this.lifecycle.parsesOnReceive) {
-      const event = core.step(this.phase!) as WebSocketEvent | null;
-      const transition = core.takeTransition();
-      const error = core.takeHandshakeError();
-      if (event !== null) this.produced.push(event);
-      if (transition !== null) this.lifecycleSend(transition);
-      if (error !== null) throw error;
-      if (event === null && transition === null) return;
-    }
+  /**
+   * Parse handshake input at once (wsproto's behaviour), until OPEN or out of input — or hand on
+   * one step made outside `receiveData` (a request another HTTP stack parsed) — and raise the
+   * peer's handshake error it stopped at.
+   */
+  protected readHandshake(step?: StepResult): void {
+    this.readsHandshake = true;
+    readInput(this.core, ConnectionEndpoint.reading, this, step);
+    const error = this.readError;
+    if (error === null) return;
+    this.readError = null;
+    throw error;
   }
 
-  protected deliverPeerEvent(event: WebSocketEvent | null, transition: PeerEvent | null): void {
-    if (event !== null) this.produced.push(event);
-    if (transition !== null) this.lifecycleSend(transition);
-  }
+  /**
+   * How `readInput` hands the facade what the input yields: during the handshake (`receiveData`)
+   * every event is kept for `events()`, from OPEN on reading stops at each event (lazily).
+   */
+  private static readonly reading: InputDriver<ConnectionEndpoint> = {
+    inputPhase: (self) => {
+      const lifecycle = self.lifecycle;
+      return self.readError === null && lifecycle.parsesOnReceive === self.readsHandshake ? lifecycle.inputPhase : null;
+    },
+    deliver: (self, event) => {
+      if (self.readsHandshake) {
+        self.produced.push(event);
+        return false;
+      }
+      return true;
+    },
+    handshakeError: (self, error) => {
+      self.readError = error;
+    },
+    lifecycle: (self, event) => self.lifecycleSend(event),
+  };
 }
 
 /**
@@ -406,24 +368,18 @@ export class WSConnection extends ConnectionEndpoint {
    */
   initiateUpgradeConnection(headers: Headers, target: string): void {
     if (this.recorder === null) return this.initiateUpgrade(headers, target);
-    this.recorded(
-      () => this.initiateUpgrade(headers, target),
-      (error) => ({ type: "upgrade", headers, target, error, state: this.stateName }),
-    );
+    const upgrade = () => this.initiateUpgrade(headers, target);
+    recorded(this.recorder!, upgrade, (error) => ({ type: "upgrade", headers, target, error, state: this.stateName }));
   }
 
   private initiateUpgrade(headers: Headers, target: string): void {
     if (this.core.role !== ConnectionType.SERVER) {
       throw new LocalProtocolError("initiateUpgradeConnection() is for servers");
     }
-    if (this.phase !== "awaitingRequest") {
+    if (this.lifecycle.inputPhase !== "awaitingRequest") {
       throw new LocalProtocolError(`initiateUpgradeConnection() needs a server awaiting its request, not state ${this.state}`);
     }
-    const request = this.core.initiateUpgrade(headers, target);
-    const transition = this.core.takeTransition();
-    const error = this.core.takeHandshakeError();
-    this.deliverPeerEvent(request, transition);
-    if (error !== null) throw error;
+    this.readHandshake(this.core.initiateUpgrade(headers, target));
   }
 }
 

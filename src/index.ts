@@ -25,7 +25,8 @@ export {
   type RejectDataFields,
 } from "../codec/events.js";
 export { WSConnection, Connection, type ConnectionOptions, type FramesOnlyOptions } from "./connection.js";
-export { connectionMachine, ConnectionTag, acceptsSend, topLevelState, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor, type PersistedConnectionContext } from "../machines/connection-machine.js";
+export { acceptsSend, persistConnection, restoreConnection, sendRefusal, type PersistedSnapshot, type RestoreConnectionInput } from "../machines/connection-snapshot.js";
+export { connectionMachine, ConnectionTag, topLevelState, type ConnectionMachineInput, type ConnectionMachineEvent, type ConnectionMachineEmitted, type ConnectionActor, type PersistedConnectionContext } from "../machines/connection-machine.js";
 export type { FrameTrace, FrameTraceRecord, PersistedProtocolCore } from "../codec/core/protocol-core.js";
 export { generateNonce, generateAcceptToken } from "../codec/handshake/tokens.js";
 export { PerMessageDeflate, type PerMessageDeflateOptions, type NegotiatedParameters } from "./extensions/permessage-deflate.js";

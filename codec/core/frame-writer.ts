@@ -3,6 +3,7 @@
  * frame encoder made when the connection opened, and reporting each frame to the opt-in trace.
  * `WSConnection` sends messages through here directly (a message costs no statechart step).
  */
+import { checkClosePayload } from "../close.js";
 import { CloseReason } from "../constants.js";
 import { LocalProtocolError } from "../errors.js";
 import { BytesMessage, CloseConnection, eventName, Message, Ping, Pong, TextBytesMessage, TextMessage, type Event } from "../events.js";
@@ -41,18 +42,27 @@ export function encodeDataParts(encoder: FrameEncoder | null, trace: FrameTrace 
 
 /** Our close frame; 1005 ("no status") is a close frame without a body (RFC 6455 §7.1.5), as wsproto. */
 export function encodeClose(encoder: FrameEncoder | null, trace: FrameTrace | null, event: CloseConnection): Uint8Array {
-  if (encoder === null) throw new LocalProtocolError("CloseConnection cannot be sent before the connection is open");
-  let bytes: Uint8Array;
-  if (event.code === CloseReason.NO_STATUS_RCVD) {
-    if (event.reason !== null && event.reason !== "") {
-      throw new LocalProtocolError("a close frame without a status code cannot carry a reason (RFC 6455 §5.5.1)");
-    }
-    bytes = encoder.close();
-  } else {
-    bytes = encoder.close(event.code, event.reason ?? "");
-  }
+  const refused = closeRefusal(encoder, event);
+  if (refused !== null) throw refused;
+  const bytes = event.code === CloseReason.NO_STATUS_RCVD ? encoder!.close() : encoder!.close(event.code, event.reason ?? "");
   if (trace !== null) traceSent(trace, bytes);
   return bytes;
+}
+
+/** Why our close frame cannot be sent now, or null; encodes nothing (the guard's question). */
+export function closeRefusal(encoder: FrameEncoder | null, event: CloseConnection): LocalProtocolError | null {
+  if (encoder === null) return new LocalProtocolError("CloseConnection cannot be sent before the connection is open");
+  if (event.code === CloseReason.NO_STATUS_RCVD) {
+    if (event.reason === null || event.reason === "") return null;
+    return new LocalProtocolError("a close frame without a status code cannot carry a reason (RFC 6455 §5.5.1)");
+  }
+  try {
+    checkClosePayload(event.code, event.reason ?? "");
+  } catch (error) {
+    if (error instanceof LocalProtocolError) return error;
+    throw error;
+  }
+  return null;
 }
 
 /**

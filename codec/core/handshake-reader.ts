@@ -133,7 +133,7 @@ export class HandshakeReader {
 
   private fail(error: unknown): void {
     if (!(error instanceof RemoteProtocolError)) throw error;
-    this.outcome.handshakeError = error;
+    this.outcome.error = error;
     this.outcome.transition = { type: "peer.handshakeFailed", message: error.message };
   }
 }

@@ -4,31 +4,33 @@
  * into events and events into bytes. Pure code: no xstate, no I/O.
  *
  * The core never decides the lifecycle. `step(phase)` is told how the current state reads input
- * and reports, besides the event it produced, the lifecycle `PeerEvent` the statechart must take
- * (a request, a close frame, a failure, EOF). Both drivers use it the same way:
- * - the statechart's own actions, when the machine runs as an actor (`ws.receive`);
- * - `WSConnection`, which calls `step` directly in `events()` so that a data frame costs no
- *   `actor.send`, and sends the actor only the `PeerEvent`s.
+ * and returns one record: the event it produced, the lifecycle `PeerEvent` the statechart must
+ * take (a request, a close frame, a failure, EOF) and the peer's handshake error. What is done
+ * with that record is written once, in the statechart's layer (machines/connection-input.ts),
+ * for both drivers: the statechart's own actions, when the machine runs as an actor
+ * (`ws.receive`), and `WSConnection`, which steps the core in `events()` so that a data frame
+ * costs no `actor.send`, and sends the statechart only the `PeerEvent`s.
  *
- * Its parts: ./handshake-reader.ts reads the opening handshake, ./send-preparation.ts builds
- * what lifecycle sends write, ./frame-writer.ts encodes what an open connection sends,
+ * Its parts: ./handshake-reader.ts reads the opening handshake, ./lifecycle-sends.ts checks and
+ * writes the lifecycle sends, ./frame-writer.ts encodes what an open connection sends,
  * ./persistence.ts turns the core into plain data and back; ./state.ts holds what they share.
  */
 import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../constants.js";
-import { LocalProtocolError, type RemoteProtocolError } from "../errors.js";
-import { BytesMessage, CloseConnection, Message, Ping, Pong, TextBytesMessage, TextMessage, type Event, type Headers, type Request } from "../events.js";
+import { LocalProtocolError } from "../errors.js";
+import { BytesMessage, CloseConnection, Message, Ping, Pong, TextBytesMessage, TextMessage, type Event, type Headers } from "../events.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../frame.js";
 import { FrameDecoder } from "../frame-decoder.js";
 import { FrameEncoder } from "../frame-encoder.js";
 import type { MemoryBudget } from "../memory-budget.js";
-import { dataRefusal, encodeClose, encodeData, encodeDataParts } from "./frame-writer.js";
+import { dataRefusal, encodeData, encodeDataParts } from "./frame-writer.js";
 import { HandshakeReader } from "./handshake-reader.js";
 import { describeCore, restoreInto } from "./persistence.js";
-import { SendPreparation } from "./send-preparation.js";
-import { EOF, HandshakeRecord, HeldInput, StepOutcome } from "./state.js";
+import { LifecycleSends } from "./lifecycle-sends.js";
+import { EOF, HandshakeRecord, HeldInput, StepOutcome, type StepResult } from "./state.js";
 import { traceReceived } from "./trace.js";
-import type { Entropy, FrameTrace, InputPhase, PeerEvent, PersistedProtocolCore, ProtocolCoreOptions } from "./types.js";
+import type { Entropy, FrameTrace, InputPhase, PersistedProtocolCore, ProtocolCoreOptions } from "./types.js";
 
+export type { StepResult } from "./state.js";
 export type {
   Entropy,
   FrameTrace,
@@ -50,25 +52,27 @@ export class ProtocolCore {
   readonly maxHandshakeHeadSize: number | undefined;
   readonly assembleMessages: boolean;
   readonly textAs: "string" | "bytes";
-  /** What the opening handshake sent, received and settled (read by persistence). */
-  readonly record = new HandshakeRecord();
+  // The codec's state is held in private (#) fields: XState's getPersistedSnapshot copies every
+  // enumerable object reachable from the context (and a compressor's state holds cycles), so
+  // what it sees of a core is its plain settings, and `toJSON` gives the description.
+  readonly #record = new HandshakeRecord();
   private readonly frameTrace: FrameTrace | null;
-  private readonly memoryBudget: MemoryBudget | undefined;
+  readonly #memoryBudget: MemoryBudget | undefined;
   private readonly workQuantum: number | undefined;
-  private readonly entropy: Entropy | undefined;
+  readonly #entropy: Entropy | undefined;
 
-  private readonly input = new HeldInput();
-  private readonly outcome = new StepOutcome();
+  readonly #input = new HeldInput();
+  readonly #outcome = new StepOutcome();
   // The handshake's parts exist while needed: an idle open connection carries neither (M1).
-  private handshakeReader: HandshakeReader | null = null;
-  private sendPreparation: SendPreparation | null = null;
-  private decoder: FrameDecoder | null = null;
+  #handshakeReader: HandshakeReader | null = null;
+  #lifecycleSends: LifecycleSends | null = null;
+  #decoder: FrameDecoder | null = null;
   /**
    * Frames are read (OPEN on): the decoder is made with the first bytes after the handshake, so
    * that an idle open connection holds none (bench:e2e R1: a fifth of an idle connection's heap).
    */
-  private decoding = false;
-  private encoder: FrameEncoder | null = null;
+  #decoding = false;
+  #encoder: FrameEncoder | null = null;
 
   constructor(role: ConnectionType, options: ProtocolCoreOptions = {}) {
     this.role = role;
@@ -79,26 +83,31 @@ export class ProtocolCore {
     this.textAs = options.textAs === "bytes" ? "bytes" : "string";
     this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
     this.frameTrace = options.frameTrace ?? null;
-    this.memoryBudget = options.memoryBudget;
+    this.#memoryBudget = options.memoryBudget;
     this.workQuantum = options.workQuantum;
-    this.entropy = options.entropy;
+    this.#entropy = options.entropy;
     this.readsOutsideActor = options.readInputInActor === false;
     this.framesOnly = options.framesOnly !== undefined;
     if (options.framesOnly !== undefined) {
-      this.record.extensions = options.framesOnly.extensions ?? [];
+      this.#record.extensions = options.framesOnly.extensions ?? [];
       const trailing = options.framesOnly.trailingData;
-      if (trailing !== undefined && trailing.length > 0) this.input.held.push(trailing);
+      if (trailing !== undefined && trailing.length > 0) this.#input.held.push(trailing);
     }
+  }
+
+  /** What the opening handshake sent, received and settled (read by persistence). */
+  get record(): HandshakeRecord {
+    return this.#record;
   }
 
   /** Reads the opening handshake; made on first use, dropped once the frame layer starts. */
   private get handshake(): HandshakeReader {
-    return (this.handshakeReader ??= new HandshakeReader(this.input, this.record, this.outcome, this.maxHandshakeHeadSize));
+    return (this.#handshakeReader ??= new HandshakeReader(this.#input, this.#record, this.#outcome, this.maxHandshakeHeadSize));
   }
 
-  /** Prepares lifecycle sends (handshake, rejection, close); made on first use. */
-  private get sends(): SendPreparation {
-    return (this.sendPreparation ??= new SendPreparation(this.role, this.record, this.entropy, (event) => encodeClose(this.encoder, this.frameTrace, event)));
+  /** Lifecycle sends (handshake, rejection, close); made on first use. */
+  private get sends(): LifecycleSends {
+    return (this.#lifecycleSends ??= new LifecycleSends(this.role, this.#record, this.#entropy, () => ({ encoder: this.#encoder, trace: this.frameTrace })));
   }
 
   // -- input --------------------------------------------------------------------------------
@@ -108,7 +117,7 @@ export class ProtocolCore {
    * Nothing is parsed here: `step` parses, as the state reads input.
    */
   receive(data: Uint8Array | null): LocalProtocolError | null {
-    const input = this.input;
+    const input = this.#input;
     if (input.eof) {
       if (data === null) return null;
       return new LocalProtocolError("receiveData() got bytes after the transport was closed (receiveData(null))");
@@ -116,7 +125,7 @@ export class ProtocolCore {
     if (data === null) {
       input.eof = true;
     } else if (data.length > 0) {
-      const decoder = this.decoder ?? (this.decoding ? this.makeDecoder() : null);
+      const decoder = this.#decoder ?? (this.#decoding ? this.makeDecoder() : null);
       if (decoder === null) input.held.push(data);
       // After a protocol failure the peer's bytes are discarded (RFC 6455 §7.1.7): a failed
       // decoder rethrows its ParseFailed on receiveBytes, which must not escape from here.
@@ -127,7 +136,7 @@ export class ProtocolCore {
 
   /** True once `receive(null)` was called. */
   get eof(): boolean {
-    return this.input.eof;
+    return this.#input.eof;
   }
 
   /**
@@ -135,27 +144,34 @@ export class ProtocolCore {
    * (what a message timeout bounds). False before OPEN and once reading is over.
    */
   get messageInProgress(): boolean {
-    const decoder = this.decoder;
+    const decoder = this.#decoder;
     return decoder !== null && decoder.failure === null && (decoder.messageInProgress || decoder.bufferedAmount > 0);
   }
 
   /** The last frame read stopped at the work quantum with input left: read again. */
   get workPending(): boolean {
-    return this.decoder !== null && this.decoder.workPending;
+    return this.#decoder !== null && this.#decoder.workPending;
   }
 
   /** Drop every byte held for frames not yet read (the connection is over for its driver). */
   releaseInput(): void {
-    this.input.held.length = 0;
-    this.decoder?.dispose();
+    this.#input.held.length = 0;
+    this.#decoder?.dispose();
   }
 
   /**
-   * Produce the next event the buffered input yields in `phase`, or null when it yields none
-   * now. A lifecycle change is left for `takeTransition()`, a handshake error for
-   * `takeHandshakeError()`; both may come with or without an event.
+   * Read the next thing the buffered input yields in `phase`: the event (or null when it yields
+   * none now), the lifecycle change the statechart must take and the peer's handshake error, as
+   * one record — the core's own, valid until the next step (no allocation per frame).
    */
-  step(phase: InputPhase): Event | null {
+  step(phase: InputPhase): StepResult {
+    const outcome = this.#outcome;
+    outcome.clear();
+    outcome.event = this.read(phase);
+    return outcome;
+  }
+
+  private read(phase: InputPhase): Event | null {
     switch (phase) {
       case "open":
       case "localClosing":
@@ -172,31 +188,25 @@ export class ProtocolCore {
       case "failed":
         // RFC 6455 §7.1.7 / wsproto: after the peer's close or a failure, its bytes are dropped.
         this.discardInput();
-        if (this.input.eof && this.outcome.transition === null) this.outcome.transition = EOF;
+        if (this.#input.eof) this.#outcome.transition = EOF;
         return null;
     }
   }
 
-  takeTransition(): PeerEvent | null {
-    const transition = this.outcome.transition;
-    this.outcome.transition = null;
-    return transition;
-  }
-
-  takeHandshakeError(): RemoteProtocolError | null {
-    const error = this.outcome.handshakeError;
-    this.outcome.handshakeError = null;
-    return error;
-  }
-
-  /** Server: the request was parsed by another HTTP stack (node:http's 'upgrade'). */
-  initiateUpgrade(headers: Headers, target: string): Request | null {
-    return this.handshake.initiateUpgrade(headers, target);
+  /**
+   * Server: the request was parsed by another HTTP stack (node:http's 'upgrade'); validated as
+   * if it had been read (the same record as `step`'s).
+   */
+  initiateUpgrade(headers: Headers, target: string): StepResult {
+    const outcome = this.#outcome;
+    outcome.clear();
+    outcome.event = this.handshake.initiateUpgrade(headers, target);
+    return outcome;
   }
 
   private readFrame(): Event | null {
     // No byte since the handshake: nothing to read but EOF (which the decoder's path reports).
-    const decoder = this.decoder ?? (this.decoding && this.input.eof ? this.makeDecoder() : null);
+    const decoder = this.#decoder ?? (this.#decoding && this.#input.eof ? this.makeDecoder() : null);
     if (decoder === null) return null;
     let frame: Frame | null;
     try {
@@ -204,53 +214,53 @@ export class ProtocolCore {
     } catch (error) {
       if (!(error instanceof ParseFailed)) throw error;
       // RFC 6455 §7.1.7: fail the connection; the caller answers with `response()`.
-      this.outcome.transition = { type: "peer.protocolError", code: error.code, reason: error.message };
+      this.#outcome.transition = { type: "peer.protocolError", code: error.code, reason: error.message };
       return new CloseConnection({ code: error.code, reason: error.message });
     }
     if (frame === null) {
-      if (!this.input.eof || decoder.workPending) return null;
+      if (!this.#input.eof || decoder.workPending) return null;
       // RFC 6455 §7.1.5: the transport closed without a close frame: code 1006.
-      this.outcome.transition = EOF;
+      this.#outcome.transition = EOF;
       return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
     }
     if (this.frameTrace !== null) traceReceived(this.frameTrace, frame);
-    return frameEvent(frame, this.outcome);
+    return frameEvent(frame, this.#outcome);
   }
 
   private discardInput(): void {
-    this.input.held.length = 0;
-    this.decoder?.dispose();
-    this.decoder = null;
-    this.decoding = false;
+    this.#input.held.length = 0;
+    this.#decoder?.dispose();
+    this.#decoder = null;
+    this.#decoding = false;
   }
 
   /** Entering OPEN: the frame layer starts with what the handshake negotiated. */
   openFrames(): void {
-    const enabled = this.record.extensions;
-    this.decoding = true;
-    this.encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.entropy?.maskKey });
-    const held = this.input.held;
+    const enabled = this.#record.extensions;
+    this.#decoding = true;
+    this.#encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.#entropy?.maskKey });
+    const held = this.#input.held;
     if (held.length > 0) {
       const decoder = this.makeDecoder();
       for (const chunk of held) decoder.receiveBytes(chunk);
       held.length = 0;
     }
-    // The opening handshake is over: its reader (and any parser it held) can go, and so can the
-    // send preparation (its accept was committed before OPEN's entry; a close makes a new one).
-    this.handshakeReader = null;
-    this.sendPreparation = null;
+    // The opening handshake is over: its reader (and any parser it held) can go, and so can its
+    // sends (the accept was written before OPEN's entry; a close makes a new one).
+    this.#handshakeReader = null;
+    this.#lifecycleSends = null;
   }
 
   private makeDecoder(): FrameDecoder {
-    const enabled = this.record.extensions;
-    return (this.decoder = new FrameDecoder({
+    const enabled = this.#record.extensions;
+    return (this.#decoder = new FrameDecoder({
       client: this.client,
       maxMessageSize: this.maxMessageSize,
       maxFragments: this.maxFragments,
       extensions: enabled,
       assembleMessages: this.assembleMessages,
       textAsBytes: this.textAs === "bytes",
-      memory: this.memoryBudget?.account(),
+      memory: this.#memoryBudget?.account(),
       workQuantum: this.workQuantum,
     }));
   }
@@ -259,7 +269,7 @@ export class ProtocolCore {
 
   /** Which halves of the frame layer exist. */
   framesState(): { decoding: boolean; encoding: boolean } {
-    return { decoding: this.decoding, encoding: this.encoder !== null };
+    return { decoding: this.#decoding, encoding: this.#encoder !== null };
   }
 
   /** Restoring: rebuild the halves of the frame layer that existed, at a frame boundary. */
@@ -267,10 +277,10 @@ export class ProtocolCore {
     if (!frames.decoding && !frames.encoding) return;
     this.openFrames();
     if (!frames.decoding) {
-      this.decoder = null;
-      this.decoding = false;
+      this.#decoder = null;
+      this.#decoding = false;
     }
-    if (!frames.encoding) this.encoder = null;
+    if (!frames.encoding) this.#encoder = null;
   }
 
   /** The lifecycle-relevant state as plain data (see `PersistedProtocolCore`). */
@@ -295,7 +305,7 @@ export class ProtocolCore {
    */
   static restore(persisted: PersistedProtocolCore, options: ProtocolCoreOptions = {}): ProtocolCore {
     if (typeof persisted !== "object" || persisted === null || persisted.version !== 1) {
-      throw new Error("not a persisted wsmachine connection (expected context.core from getPersistedSnapshot(), version 1)");
+      throw new Error("not a persisted wsmachine connection (expected context.core from persistConnection(), version 1)");
     }
     const core = new ProtocolCore(persisted.role, {
       maxMessageSize: persisted.maxMessageSize ?? Infinity,
@@ -311,38 +321,35 @@ export class ProtocolCore {
     return core;
   }
 
-  // -- output (./send-preparation.ts, ./frame-writer.ts) -------------------------------------
+  // -- output (./lifecycle-sends.ts, ./frame-writer.ts) --------------------------------------
 
   /**
-   * Encode `event` without committing it: the statechart's `canSend` guard calls this, and the
-   * transition is taken only if it succeeds; `takePrepared` then commits. Returns the
-   * LocalProtocolError that refuses the event, or null.
+   * Why `event` cannot be sent now, or null — the statechart's guards' question, answered
+   * without encoding or changing anything (encoding a data frame advances the compressor's
+   * history, RFC 7692 §7.2.3; accepting negotiates the extensions), so `snapshot.can()` may ask
+   * it as often as it likes. Whether the state sends this kind of event at all is the chart's.
    */
-  prepareSend(event: Event): LocalProtocolError | null {
-    return this.sends.prepare(event);
-  }
-
-  /** Commit the prepared send and return its bytes. */
-  takePrepared(): Uint8Array {
-    return this.sends.take();
-  }
-
-  /** The LocalProtocolError for an event no transition accepted in `state`. */
-  refusal(event: Event, state: ConnectionState): LocalProtocolError {
-    if (state === "OPEN" && isData(event)) {
-      const refused = dataRefusal(this.encoder, event);
-      if (refused !== null) return refused;
-    }
-    return this.sends.refusal(event, state);
+  sendRefusal(event: Event): LocalProtocolError | null {
+    return isData(event) ? dataRefusal(this.#encoder, event) : this.sends.refusal(event);
   }
 
   /**
-   * Whether a message, ping or pong can be sent now, without encoding it (a pure question, for
-   * the statechart's guard and `snapshot.can()`): the LocalProtocolError sending it would
-   * raise, or null.
+   * Encode a lifecycle send (Request, AcceptConnection, RejectConnection, RejectData, our
+   * CloseConnection) that `sendRefusal` accepted, and record what it settles (the handshake's
+   * offer or outcome, the rejection's body writer).
    */
+  writeSend(event: Event): Uint8Array {
+    return this.sends.write(event);
+  }
+
+  /** The LocalProtocolError for `event` in a state `state` that does not send its kind at all. */
+  stateRefusal(event: Event, state: ConnectionState): LocalProtocolError {
+    return this.sends.stateRefusal(event, state);
+  }
+
+  /** As `sendRefusal`, for a message, ping or pong (the `sends` guard's question). */
   dataRefusal(event: Event): LocalProtocolError | null {
-    return dataRefusal(this.encoder, event);
+    return dataRefusal(this.#encoder, event);
   }
 
   /**
@@ -350,7 +357,7 @@ export class ProtocolCore {
    * costs no `actor.send`. Throws LocalProtocolError (and changes nothing) for an invalid one.
    */
   encodeData(event: Event): Uint8Array {
-    return encodeData(this.encoder, this.frameTrace, event);
+    return encodeData(this.#encoder, this.frameTrace, event);
   }
 
   /**
@@ -358,7 +365,7 @@ export class ProtocolCore {
    * uncopied. Pings and pongs come as one chunk.
    */
   encodeDataParts(event: Event): Uint8Array[] {
-    return encodeDataParts(this.encoder, this.frameTrace, event);
+    return encodeDataParts(this.#encoder, this.frameTrace, event);
   }
 }
 

@@ -2,11 +2,11 @@
  * The state the protocol core's parts share, as plain records: the input held before the frame
  * layer exists, what the opening handshake settled, and the result of the last step. One object
  * of each per connection, owned by `ProtocolCore` and handed to the parts that read or write it
- * (./handshake-reader.ts, ./send-preparation.ts, ./persistence.ts), so that each part is a small
+ * (./handshake-reader.ts, ./lifecycle-sends.ts, ./persistence.ts), so that each part is a small
  * module rather than a section of one large class.
  */
 import type { RemoteProtocolError } from "../errors.js";
-import type { Request } from "../events.js";
+import type { Event, Request } from "../events.js";
 import type { Extension } from "../extension.js";
 import type { UpgradeRequest } from "../handshake/index.js";
 import { packRequest, unpackRequest } from "../handshake/packed-request.js";
@@ -56,10 +56,32 @@ export class HandshakeRecord {
   }
 }
 
-/** What a step produced besides its event: the lifecycle change and the handshake error, if any. */
-export class StepOutcome {
+/**
+ * What one step of the core produced: the protocol event, the lifecycle change the statechart
+ * must take, and the peer's handshake error — each may come with or without the others.
+ */
+export interface StepResult {
+  readonly event: Event | null;
+  readonly transition: PeerEvent | null;
+  readonly error: RemoteProtocolError | null;
+}
+
+/**
+ * The core's one `StepResult`, filled by each step (the parts set `transition` and `error` as
+ * they read): a record per frame would be an allocation per frame on the hot path, so a step's
+ * result is valid until the next step.
+ */
+export class StepOutcome implements StepResult {
+  event: Event | null = null;
   transition: PeerEvent | null = null;
-  handshakeError: RemoteProtocolError | null = null;
+  error: RemoteProtocolError | null = null;
+
+  /** Start a step: nothing produced yet. */
+  clear(): void {
+    this.event = null;
+    this.transition = null;
+    this.error = null;
+  }
 }
 
 /** The lifecycle event for EOF (one object: it carries nothing). */

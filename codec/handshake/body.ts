@@ -263,13 +263,16 @@ function hexDigit(c: number): number {
   return -1;
 }
 
+/** How a server frames a rejection's body: a Content-Length, or chunked. */
+export type BodyWriterFraming = { readonly kind: "length"; readonly length: number } | { readonly kind: "chunked" };
+
 /** Server side: encodes RejectData events as the body framing chosen by buildRejectResponse. */
 export class RejectBodyWriter {
-  readonly framing: { readonly kind: "length"; readonly length: number } | { readonly kind: "chunked" };
+  readonly framing: BodyWriterFraming;
   #sent = 0;
   #finished = false;
 
-  constructor(framing: { readonly kind: "length"; readonly length: number } | { readonly kind: "chunked" }) {
+  constructor(framing: BodyWriterFraming) {
     this.framing = framing;
   }
 
@@ -277,23 +280,30 @@ export class RejectBodyWriter {
     return this.#finished;
   }
 
+  /** Why `write(event)` would throw, or null; writes nothing (the statechart's guard asks). */
+  refusal(event: RejectData): LocalProtocolError | null {
+    if (this.#finished) return new LocalProtocolError("the rejection body is already finished");
+    const data: unknown = event.data;
+    if (!(data instanceof Uint8Array)) return new LocalProtocolError("RejectData.data must be a Uint8Array");
+    if (this.framing.kind !== "length") return null;
+    const total = this.#sent + data.length;
+    if (total > this.framing.length) {
+      return new LocalProtocolError(`rejection body longer than its Content-Length (${this.framing.length})`);
+    }
+    if (event.bodyFinished && total < this.framing.length) {
+      return new LocalProtocolError(`rejection body finished after ${total} bytes, shorter than its Content-Length (${this.framing.length})`);
+    }
+    return null;
+  }
+
   /** The bytes for one RejectData. Throws LocalProtocolError (and changes nothing) on misuse. */
   write(event: RejectData): Uint8Array {
-    if (this.#finished) throw new LocalProtocolError("the rejection body is already finished");
+    const refused = this.refusal(event);
+    if (refused !== null) throw refused;
     const data = event.data;
-    if (!(data instanceof Uint8Array)) throw new LocalProtocolError("RejectData.data must be a Uint8Array");
     const finish = event.bodyFinished;
     if (this.framing.kind === "length") {
-      const total = this.#sent + data.length;
-      if (total > this.framing.length) {
-        throw new LocalProtocolError(`rejection body longer than its Content-Length (${this.framing.length})`);
-      }
-      if (finish && total < this.framing.length) {
-        throw new LocalProtocolError(
-          `rejection body finished after ${total} bytes, shorter than its Content-Length (${this.framing.length})`,
-        );
-      }
-      this.#sent = total;
+      this.#sent += data.length;
       this.#finished = finish;
       return data;
     }

@@ -85,8 +85,12 @@ function isVisibleAscii(s: string): boolean {
   return true;
 }
 
-/** The upgrade request for `request` (a client's Request, whose extensions are Extension objects). */
-export function buildUpgradeRequest(request: Request, nonce: string = generateNonce()): UpgradeRequest {
+/**
+ * Throws the LocalProtocolError `buildUpgradeRequest(request)` would throw for the request itself,
+ * building nothing (the statechart's guard asks before the request is sent). `Extension.offer()`
+ * is asked, which only reads the extension's options.
+ */
+export function checkUpgradeRequest(request: Request): void {
   const { host, target } = request;
   if (typeof host !== "string" || !isVisibleAscii(host)) {
     throw new LocalProtocolError(
@@ -96,8 +100,7 @@ export function buildUpgradeRequest(request: Request, nonce: string = generateNo
   if (typeof target !== "string" || !isVisibleAscii(target)) {
     throw new LocalProtocolError("Request.target must be a non-empty ASCII string without whitespace (percent-encode the rest)");
   }
-  if (!isValidKey(nonce)) throw new LocalProtocolError("the nonce must be the base64 encoding of 16 bytes");
-  const subprotocols = request.subprotocols;
+  const subprotocols: unknown = request.subprotocols;
   if (!Array.isArray(subprotocols)) throw new LocalProtocolError("Request.subprotocols must be an array of strings");
   for (const p of subprotocols) {
     if (typeof p !== "string" || !isToken(p)) {
@@ -114,20 +117,30 @@ export function buildUpgradeRequest(request: Request, nonce: string = generateNo
     if (!isToken(ext.name)) throw new LocalProtocolError(`invalid extension name ${JSON.stringify(ext.name)}`);
     if (names.has(ext.name)) throw new LocalProtocolError(`extension ${ext.name} given twice in Request.extensions`);
     names.add(ext.name);
+    offerElement(ext);
   }
+}
 
+/** The Sec-WebSocket-Extensions element offering `ext`, or null when it offers nothing. */
+function offerElement(ext: Extension): string | null {
+  const params = ext.offer();
+  if (params === false) return null;
+  if (params === true || params === "") return ext.name;
+  if (typeof params === "string" && isFieldValue(params)) return ext.name + "; " + params;
+  throw new LocalProtocolError(`extension ${ext.name} offered invalid parameters ${JSON.stringify(params)}`);
+}
+
+/** The upgrade request for `request` (a client's Request, whose extensions are Extension objects). */
+export function buildUpgradeRequest(request: Request, nonce: string = generateNonce()): UpgradeRequest {
+  checkUpgradeRequest(request);
+  if (!isValidKey(nonce)) throw new LocalProtocolError("the nonce must be the base64 encoding of 16 bytes");
+  const { host, target, subprotocols } = request;
   const offered: Extension[] = [];
   const elements: string[] = [];
   for (const ext of request.extensions as readonly Extension[]) {
-    const params = ext.offer();
-    if (params === false) continue;
-    if (params === true || params === "") {
-      elements.push(ext.name);
-    } else if (typeof params === "string" && isFieldValue(params)) {
-      elements.push(ext.name + "; " + params);
-    } else {
-      throw new LocalProtocolError(`extension ${ext.name} offered invalid parameters ${JSON.stringify(params)}`);
-    }
+    const element = offerElement(ext);
+    if (element === null) continue;
+    elements.push(element);
     offered.push(ext);
   }
 

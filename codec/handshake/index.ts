@@ -23,7 +23,7 @@ export {
   type HeadKind,
   type HeadOf,
 } from "./http-head.js";
-export { buildUpgradeRequest, validateUpgradeResponse, type UpgradeRequest, type UpgradeResponse } from "./client.js";
+export { buildUpgradeRequest, checkUpgradeRequest, validateUpgradeResponse, type UpgradeRequest, type UpgradeResponse } from "./client.js";
 export {
   RFC8441_PROTOCOL,
   buildExtendedConnect,
@@ -37,6 +37,8 @@ export {
   validateUpgradeRequestHeaders,
   buildAcceptResponse,
   buildRejectResponse,
+  checkAcceptResponse,
+  rejectFraming,
   WEBSOCKET_VERSION,
 } from "./server.js";
 export {
@@ -45,6 +47,7 @@ export {
   responseBodyFraming,
   parseContentLength,
   type BodyFraming,
+  type BodyWriterFraming,
   type RejectBodyReaderOptions,
 } from "./body.js";
 export { generateNonce, generateAcceptToken, isValidKey, toBase64, WEBSOCKET_GUID } from "./tokens.js";

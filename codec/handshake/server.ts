@@ -58,7 +58,7 @@ import {
   toLowerAscii,
   trimOWS,
 } from "../header-lists.js";
-import { parseContentLength, RejectBodyWriter } from "./body.js";
+import { parseContentLength, RejectBodyWriter, type BodyWriterFraming } from "./body.js";
 import type { HttpRequestHead } from "./http-head.js";
 import { encodeLatin1 } from "./latin1.js";
 import { checkHeaders, reasonPhrase, writeHeaders } from "./serialize.js";
@@ -204,13 +204,12 @@ function isExtension(x: unknown): x is Extension {
 }
 
 /**
- * The 101 response accepting `request` (the Request returned by validateUpgradeRequest*), and
- * the extensions enabled by the negotiation.
+ * Throws the LocalProtocolError `buildAcceptResponse(request, accept)` would throw for the accept
+ * itself, building and negotiating nothing (the statechart's guard asks before it is sent):
+ * `Extension.accept()` changes the extension, so only the negotiation, when the accept is
+ * written, asks it. Returns the request's Sec-WebSocket-Key.
  */
-export function buildAcceptResponse(
-  request: Request,
-  accept: AcceptConnection,
-): { bytes: Uint8Array; extensions: Extension[] } {
+export function checkAcceptResponse(request: Request, accept: AcceptConnection): string {
   let key: string | null = null;
   for (const [name, value] of request.extraHeaders) {
     if (toLowerAscii(name) === "sec-websocket-key") {
@@ -228,7 +227,7 @@ export function buildAcceptResponse(
     }
   }
   checkHeaders(accept.extraHeaders, RESERVED_ACCEPT, "AcceptConnection.extraHeaders");
-  const supported = accept.extensions;
+  const supported: unknown = accept.extensions;
   if (!Array.isArray(supported)) throw new LocalProtocolError("AcceptConnection.extensions must be an array of Extension objects");
   const names = new Set<string>();
   for (const ext of supported) {
@@ -237,7 +236,20 @@ export function buildAcceptResponse(
     if (names.has(ext.name)) throw new LocalProtocolError(`extension ${ext.name} given twice in AcceptConnection.extensions`);
     names.add(ext.name);
   }
+  return key;
+}
 
+/**
+ * The 101 response accepting `request` (the Request returned by validateUpgradeRequest*), and
+ * the extensions enabled by the negotiation.
+ */
+export function buildAcceptResponse(
+  request: Request,
+  accept: AcceptConnection,
+): { bytes: Uint8Array; extensions: Extension[] } {
+  const key = checkAcceptResponse(request, accept);
+  const subprotocol = accept.subprotocol;
+  const supported = accept.extensions;
   // Negotiation, last: Extension.accept() changes the extension's state.
   const enabled: Extension[] = [];
   const elements: string[] = [];
@@ -280,6 +292,17 @@ export function buildAcceptResponse(
 
 /** The response refusing the handshake, and the writer for its body when it has one. */
 export function buildRejectResponse(reject: RejectConnection): { bytes: Uint8Array; body: RejectBodyWriter | null } {
+  const { extra, framing } = rejectFraming(reject);
+  const status = reject.statusCode;
+  const head = "HTTP/1.1 " + status + " " + reasonPhrase(status) + "\r\n" + writeHeaders(reject.headers) + extra + "\r\n";
+  return { bytes: encodeLatin1(head), body: framing === null ? null : new RejectBodyWriter(framing) };
+}
+
+/**
+ * How a rejection's body is framed (RFC 9112 §6), and the header line to add for it; throws the
+ * LocalProtocolError `buildRejectResponse` would throw, building nothing (the guard's question).
+ */
+export function rejectFraming(reject: RejectConnection): { extra: string; framing: BodyWriterFraming | null } {
   const status = reject.statusCode;
   if (!Number.isInteger(status) || status < 200 || status > 599) {
     throw new LocalProtocolError(
@@ -300,32 +323,25 @@ export function buildRejectResponse(reject: RejectConnection): { bytes: Uint8Arr
       transferEncoding = value;
     }
   }
-  let extra = "";
-  let body: RejectBodyWriter | null = null;
   if (!reject.hasBody) {
     if (transferEncoding !== null) throw new LocalProtocolError("RejectConnection without a body cannot have Transfer-Encoding");
-    if (contentLength === null) extra = "Content-Length: 0\r\n";
-    else if (parseContentLength([contentLength]) !== 0) {
+    if (contentLength === null) return { extra: "Content-Length: 0\r\n", framing: null };
+    if (parseContentLength([contentLength]) !== 0) {
       throw new LocalProtocolError("RejectConnection without a body must not declare a non-zero Content-Length");
     }
-  } else {
-    if (status === 204 || status === 304) throw new LocalProtocolError(`a ${status} response cannot have a body`);
-    if (contentLength !== null && transferEncoding !== null) {
-      throw new LocalProtocolError("RejectConnection.headers: give Content-Length or Transfer-Encoding, not both");
-    }
-    if (contentLength !== null) {
-      const length = parseContentLength([contentLength]);
-      if (length === null) throw new LocalProtocolError(`invalid Content-Length ${JSON.stringify(contentLength)}`);
-      body = new RejectBodyWriter({ kind: "length", length });
-    } else {
-      if (transferEncoding !== null && toLowerAscii(transferEncoding) !== "chunked") {
-        throw new LocalProtocolError('RejectConnection.headers: the only Transfer-Encoding supported is "chunked"');
-      }
-      if (transferEncoding === null) extra = "Transfer-Encoding: chunked\r\n";
-      body = new RejectBodyWriter({ kind: "chunked" });
-    }
+    return { extra: "", framing: null };
   }
-  const reason = reasonPhrase(status);
-  const head = "HTTP/1.1 " + status + " " + reason + "\r\n" + writeHeaders(headers) + extra + "\r\n";
-  return { bytes: encodeLatin1(head), body };
+  if (status === 204 || status === 304) throw new LocalProtocolError(`a ${status} response cannot have a body`);
+  if (contentLength !== null && transferEncoding !== null) {
+    throw new LocalProtocolError("RejectConnection.headers: give Content-Length or Transfer-Encoding, not both");
+  }
+  if (contentLength !== null) {
+    const length = parseContentLength([contentLength]);
+    if (length === null) throw new LocalProtocolError(`invalid Content-Length ${JSON.stringify(contentLength)}`);
+    return { extra: "", framing: { kind: "length", length } };
+  }
+  if (transferEncoding !== null && toLowerAscii(transferEncoding) !== "chunked") {
+    throw new LocalProtocolError('RejectConnection.headers: the only Transfer-Encoding supported is "chunked"');
+  }
+  return { extra: transferEncoding === null ? "Transfer-Encoding: chunked\r\n" : "", framing: { kind: "chunked" } };
 }

@@ -80,3 +80,16 @@ export function traceError(error: unknown): TraceError {
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: "Error", message: String(error) };
 }
+
+/** Run `action`, then give `record` the entry `entry` makes of its result or of the error it threw (rethrown). */
+export function recorded<T>(record: TraceRecorder, action: () => T, entry: (error: TraceError | null, result: T | null) => TraceEntry): T {
+  let result: T;
+  try {
+    result = action();
+  } catch (error) {
+    record(entry(traceError(error), null));
+    throw error;
+  }
+  record(entry(null, result));
+  return result;
+}

@@ -7,9 +7,11 @@ import {
   ConnectionType,
   LocalProtocolError,
   Ping,
+  RemoteProtocolError,
   Request,
   TextMessage,
   WSConnection,
+  sendRefusal,
 } from "../../src/index.js";
 import { echoServerMachine } from "../../examples/echo-server-machine.js";
 import { copy, drain } from "../helpers/pair.js";
@@ -45,19 +47,31 @@ describe("connectionMachine as an actor", () => {
     expect([...client.errors, ...server.errors]).toEqual([]);
   });
 
-  it("reports a refused ws.send as ws.error and stays alive with its state unchanged", async () => {
+  it("ignores a refused ws.send (snapshot.can says no, sendRefusal says why), emits nothing and stays alive", async () => {
     const client = recordedActor(ConnectionType.CLIENT);
-    client.actor.send({ type: "ws.send", event: new TextMessage({ data: "too early" }) });
+    const early = new TextMessage({ data: "too early" });
+    expect(client.actor.getSnapshot().can({ type: "ws.send", event: early })).toBe(false);
+    expect(sendRefusal(client.actor.getSnapshot(), early)?.message).toMatch(/TextMessage cannot be sent by a client in state CONNECTING/);
+    client.actor.send({ type: "ws.send", event: early });
     client.actor.send({ type: "ws.send", event: new AcceptConnection() });
-    expect(client.errors).toHaveLength(2);
-    expect(client.errors.every((error) => error instanceof LocalProtocolError)).toBe(true);
-    expect(client.errors[0]!.message).toMatch(/TextMessage cannot be sent by a client in state CONNECTING/);
+    expect(client.errors).toEqual([]);
+    expect(client.written()).toHaveLength(0);
     expect(client.actor.getSnapshot().value).toEqual({ CONNECTING: "readyToRequest" });
     // An XState action error would surface later from a timer; give it the chance.
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(client.actor.getSnapshot().status).toBe("active");
-    client.actor.send({ type: "ws.send", event: new Request({ host: "h", target: "/" }) });
+    const request = new Request({ host: "h", target: "/" });
+    expect(sendRefusal(client.actor.getSnapshot(), request)).toBeNull();
+    client.actor.send({ type: "ws.send", event: request });
     expect(client.actor.getSnapshot().value).toEqual({ CONNECTING: "awaitingResponse" });
+  });
+
+  it("still reports the peer's handshake errors as ws.error (RemoteProtocolError)", () => {
+    const server = recordedActor(ConnectionType.SERVER);
+    server.receive(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+    expect(server.errors).toHaveLength(1);
+    expect(server.errors[0]).toBeInstanceOf(RemoteProtocolError);
+    expect(server.value()).toEqual({ CONNECTING: "requestInvalid" });
   });
 
   it("a WSConnection's LocalProtocolError reaches the caller synchronously, actor alive", async () => {

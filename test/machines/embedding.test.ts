@@ -71,10 +71,8 @@ describe("embedding connectionMachine", () => {
 
   it("the public input type has no internal fields", () => {
     const input: ConnectionMachineInput = { type: ConnectionType.CLIENT, notifyParent: false, maxMessageSize: 1024 };
-    // @ts-expect-error adoptCore is internal to WSConnection
-    const adopting: ConnectionMachineInput = { type: ConnectionType.CLIENT, adoptCore: undefined };
     // @ts-expect-error readInputInActor is internal to WSConnection
     const reading: ConnectionMachineInput = { type: ConnectionType.CLIENT, readInputInActor: true };
-    expect([input, adopting, reading].map((each) => each.type)).toEqual(["client", "client", "client"]);
+    expect([input, reading].map((each) => each.type)).toEqual(["client", "client"]);
   });
 });

@@ -10,7 +10,9 @@
  *
  * After every step all three must agree with each other — top-level state, bytes written,
  * events produced, refusals — and with the chart: the full state value is the one the path
- * says, and a step the chart refuses (the root `ws.send` handler) is refused by all three.
+ * says, and a `ws.send` the chart does not take (no transition: the state ignores it) is
+ * refused by all three — the facade raises the LocalProtocolError that `sendRefusal` gives an
+ * actor's user, and the actor answers `snapshot.can()` with no.
  *
  * The graph is walked on the chart with its implementations stubbed: no-op actions, and a
  * `canSend` that decides from the event alone (events the codec would refuse are marked).
@@ -38,6 +40,7 @@ import {
   Request,
   TextMessage,
   WSConnection,
+  sendRefusal,
   type ConnectionState,
   type Event,
   type WebSocketEvent,
@@ -118,7 +121,7 @@ function activeStateIds(value: StateValue, prefix = "wsConnection"): string[] {
 
 // ---------------------------------------------------------------------------------------------
 // The model the graph is walked on: the chart with its actions stubbed out, and `canSend` and
-// `sends` deciding from the event alone. The real guards ask the codec (prepareSend,
+// `sends` deciding from the event alone. The real guards ask the codec (sendRefusal,
 // dataRefusal), which needs the state a real exchange leaves in it; the events the codec
 // refuses are marked here.
 
@@ -138,7 +141,7 @@ const model = connectionMachine.provide({
     sends: ({ event }, params) =>
       event.type === "ws.send" && (params.kinds as readonly string[]).includes(sendableName(event.event)) && !refusedByCodec.has(event.event),
   },
-  actions: { writePrepared: noop, writeData: noop, readInput: noop, drain: noop, openFrames: noop, recordPeerEvent: noop, refuseSend: noop },
+  actions: { writeSend: noop, writeData: noop, readInput: noop, drain: noop, openFrames: noop, recordPeerEvent: noop },
 });
 type ModelSnapshot = SnapshotFrom<typeof model>;
 
@@ -389,14 +392,21 @@ function bareActor(setup: Setup, inspect: (event: InspectionEvent) => void) {
   actor.start();
   const driver: Driver = {
     step(stimulus, made) {
-      if (stimulus.kind === "send") actor.send({ type: "ws.send", event: made as Event });
-      else actor.send({ type: "ws.receive", data: made as Uint8Array | null });
+      // What an actor's user asks before sending: the refusal WSConnection.send would raise.
+      const refusal = stimulus.kind === "send" ? sendRefusal(actor.getSnapshot(), made as Event) : null;
+      if (stimulus.kind === "send") {
+        expect(actor.getSnapshot().can({ type: "ws.send", event: made as Event })).toBe(refusal === null);
+        actor.send({ type: "ws.send", event: made as Event });
+      } else {
+        actor.send({ type: "ws.receive", data: made as Uint8Array | null });
+      }
       const all = emitted.splice(0);
+      const errors = all.flatMap((e) => (e.type === "ws.error" ? [describeError(e.error)] : []));
       return {
         state: topLevelState(actor.getSnapshot()),
         output: joined(all.flatMap((e) => (e.type === "ws.output" ? [e.data] : []))),
         events: all.flatMap((e) => (e.type === "ws.event" ? [describeEvent(e.event)] : [])),
-        errors: all.flatMap((e) => (e.type === "ws.error" ? [describeError(e.error)] : [])),
+        errors: refusal === null ? errors : [describeError(refusal), ...errors],
       };
     },
   };
@@ -473,8 +483,6 @@ const doneByTheFacadeItself: Record<string, string> = {
   "wsConnection.OPEN.failed ws.send #0": "the facade encodes messages, pings and pongs in a failed OPEN itself (send's hot path)",
 };
 
-const ROOT_REFUSAL = "wsConnection ws.send #0";
-
 describe("@xstate/graph paths through every transition of connectionMachine", () => {
   const setups: Setup[] = [
     { name: "client", input: { type: ConnectionType.CLIENT } },
@@ -548,8 +556,8 @@ describe("@xstate/graph paths through every transition of connectionMachine", ()
           expect(inspected.ws.actor.getSnapshot().context.closeCode, where).toBe(bare.actor.getSnapshot().context.closeCode);
           expect(inspected.ws.actor.getSnapshot().context.failure, where).toBe(bare.actor.getSnapshot().context.failure);
 
-          // A step the chart refuses is refused (LocalProtocolError), and changes nothing.
-          const refused = modelTaken.includes(ROOT_REFUSAL);
+          // A send the chart does not take is refused (LocalProtocolError), and changes nothing.
+          const refused = stimulus.kind === "send" && modelTaken.length === 0;
           if (refused) {
             expect(actorSeen.errors, where).toHaveLength(1);
             expect(actorSeen.errors[0], where).toMatch(/^LocalProtocolError: /);

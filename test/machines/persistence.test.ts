@@ -1,8 +1,8 @@
 /**
- * Persisting and restoring connection actors: `actor.getPersistedSnapshot()` → JSON →
- * `createActor(connectionMachine, { snapshot, input })` gives the same lifecycle state, and the
- * restored actor goes on working with its peer. Frame-level state is not restored (the last
- * tests show what that means).
+ * Persisting and restoring connection actors: `persistConnection(actor)` → JSON →
+ * `createActor(connectionMachine, { snapshot: restoreConnection(persisted, input), input })` gives
+ * the same lifecycle state, and the restored actor goes on working with its peer. Frame-level
+ * state is not restored (the last tests show what that means).
  */
 import { describe, expect, it } from "vitest";
 import { createActor, type Snapshot } from "xstate";
@@ -19,6 +19,8 @@ import {
   TextMessage,
   WSConnection,
   connectionMachine,
+  persistConnection,
+  restoreConnection,
   type ConnectionMachineInput,
 } from "../../src/index.js";
 import { echoServerMachine } from "../../examples/echo-server-machine.js";
@@ -31,9 +33,9 @@ type Endpoint = RecordedActor;
 
 /** Persist, through JSON text, and restore. */
 function persistAndRestore(original: Endpoint, type: ConnectionType, input: Partial<ConnectionMachineInput> = {}): Endpoint {
-  const json = JSON.stringify(original.actor.getPersistedSnapshot());
+  const json = JSON.stringify(persistConnection(original.actor));
   original.actor.stop();
-  return endpoint(type, JSON.parse(json) as Snapshot<unknown>, input);
+  return endpoint(type, restoreConnection(JSON.parse(json) as Snapshot<unknown>, { type, ...input }), input);
 }
 
 function pass(from: Endpoint, to: Endpoint): string[] {
@@ -64,7 +66,7 @@ function talk(client: Endpoint, server: Endpoint, text: string): void {
 describe("persisted snapshot", () => {
   it("is plain JSON data describing the connection, not the codec objects", () => {
     const { server } = handshake();
-    const persisted = server.actor.getPersistedSnapshot() as unknown as { value: unknown; context: PersistedConnectionContext };
+    const persisted = persistConnection(server.actor) as unknown as { value: unknown; context: PersistedConnectionContext };
     expect(persisted.value).toEqual({ OPEN: "active" });
     const core = persisted.context.core;
     expect(Object.getPrototypeOf(core)).toBe(Object.prototype);
@@ -237,7 +239,7 @@ describe("restoring negotiated extensions", () => {
   it("permessage-deflate with no_context_takeover both ways: compressed messages go on after restoring either end", () => {
     const pair = deflatePair();
     talk(pair.client, pair.server, "compressed ".repeat(20));
-    const persisted = pair.client.actor.getPersistedSnapshot() as unknown as { context: PersistedConnectionContext };
+    const persisted = persistConnection(pair.client.actor) as unknown as { context: PersistedConnectionContext };
     expect(persisted.context.core.extensions).toEqual([
       { name: "permessage-deflate", response: "permessage-deflate; server_no_context_takeover; client_no_context_takeover" },
     ]);
@@ -256,20 +258,47 @@ describe("restoring negotiated extensions", () => {
     expect([...client.errors, ...server.errors]).toEqual([]);
   });
 
-  it("without restoreExtension the restored actor is in error, saying what to pass", () => {
+  it("without restoreExtension restoring fails, saying what to pass", () => {
     const { server } = deflatePair();
-    const snapshot = JSON.parse(JSON.stringify(server.actor.getPersistedSnapshot())) as Snapshot<unknown>;
-    const actor = createActor(connectionMachine, { input: { type: ConnectionType.SERVER }, snapshot });
-    const failed = actor.getSnapshot();
-    expect(failed.status).toBe("error");
-    expect(String(failed.error)).toMatch(/permessage-deflate: restore it with input\.restoreExtension/);
+    const snapshot = JSON.parse(JSON.stringify(persistConnection(server.actor))) as Snapshot<unknown>;
+    expect(() => restoreConnection(snapshot, { type: ConnectionType.SERVER })).toThrow(/permessage-deflate: restore it with input\.restoreExtension/);
   });
 
-  it("refuses a snapshot of the other role", () => {
+  it("a plain actor.getPersistedSnapshot() of a deflate connection does not walk into the codec; its JSON is the description", () => {
+    const { server } = deflatePair();
+    const plain = server.actor.getPersistedSnapshot();
+    expect(JSON.parse(JSON.stringify(plain))).toEqual(JSON.parse(JSON.stringify(persistConnection(server.actor))));
+  });
+});
+
+describe("restoreConnection refuses what it cannot restore", () => {
+  it("a snapshot of the other role", () => {
     const { server } = handshake();
-    const snapshot = JSON.parse(JSON.stringify(server.actor.getPersistedSnapshot())) as Snapshot<unknown>;
-    const actor = createActor(connectionMachine, { input: { type: ConnectionType.CLIENT }, snapshot });
-    expect(String(actor.getSnapshot().error)).toMatch(/persisted connection is a server's; input.type says client/);
+    const snapshot = JSON.parse(JSON.stringify(persistConnection(server.actor))) as Snapshot<unknown>;
+    expect(() => restoreConnection(snapshot, { type: ConnectionType.CLIENT })).toThrow(/persisted connection is a server's; input.type says client/);
+  });
+
+  it("a snapshot that holds no connection", () => {
+    const other = createActor(echoServerMachine, { input: { write: () => {} } }).start();
+    const persisted = other.getPersistedSnapshot() as { children?: Record<string, unknown> };
+    const withoutChildren = { ...persisted, children: {} } as unknown as Snapshot<unknown>;
+    expect(() => restoreConnection(withoutChildren)).toThrow(/not a persisted wsmachine connection: .*persistConnection/);
+  });
+
+  it("a persisted snapshot given to createActor without restoreConnection fails on its first event, saying what to do", () => {
+    const { server } = handshake();
+    const snapshot = JSON.parse(JSON.stringify(persistConnection(server.actor))) as Snapshot<unknown>;
+    const actor = createActor(connectionMachine, { input: { type: ConnectionType.SERVER }, snapshot }).start();
+    actor.subscribe({ error: () => {} });
+    actor.send({ type: "ws.send", event: new TextMessage({ data: "hi" }) });
+    expect(actor.getSnapshot().status).toBe("error");
+    expect(String(actor.getSnapshot().error)).toMatch(/persisted description, not a live protocol core: .*restoreConnection/);
+  });
+
+  it("a live snapshot is not shared: its core is rebuilt from its description", () => {
+    const { server } = handshake();
+    const restored = restoreConnection(server.actor.getSnapshot() as Snapshot<unknown>) as unknown as { context: { core: unknown } };
+    expect(restored.context.core).not.toBe(server.actor.getSnapshot().context.core);
   });
 });
 
@@ -299,6 +328,7 @@ describe("restoring a WSConnection and an invoked child", () => {
     drain(server);
     client.receiveData(server.send(new AcceptConnection()));
     drain(client);
+    // A plain getPersistedSnapshot() through JSON works too: the core's toJSON is its description.
     const snapshot = JSON.parse(JSON.stringify(server.actor.getPersistedSnapshot())) as Snapshot<unknown>;
     const frames: string[] = [];
     const restored = new WSConnection(ConnectionType.SERVER, { snapshot, frameTrace: (frame) => frames.push(`${frame.direction} ${frame.opcode}`) });
@@ -313,7 +343,7 @@ describe("restoring a WSConnection and an invoked child", () => {
     restored.receiveData(copy(client.send(new CloseConnection({ code: 1000 }))));
     const [close] = drain(restored);
     expect(restored.state).toBe(ConnectionState.REMOTE_CLOSING);
-    const again = new WSConnection(ConnectionType.SERVER, { snapshot: JSON.parse(JSON.stringify(restored.actor.getPersistedSnapshot())) as Snapshot<unknown> });
+    const again = new WSConnection(ConnectionType.SERVER, { snapshot: JSON.parse(JSON.stringify(persistConnection(restored.actor))) as Snapshot<unknown> });
     expect(again.state).toBe(ConnectionState.REMOTE_CLOSING);
     client.receiveData(again.send((close as CloseConnection).response()));
     expect(again.state).toBe(ConnectionState.CLOSED);
@@ -331,10 +361,12 @@ describe("restoring a WSConnection and an invoked child", () => {
     expect(drain(client).map((event) => event.type)).toEqual(["AcceptConnection"]);
 
     // The parent's context holds a function (write), so no JSON here; the child's part is plain data.
-    const persisted = parent.getPersistedSnapshot() as unknown as { children: { connection: { snapshot: { context: PersistedConnectionContext } } } };
+    const persisted = persistConnection(parent) as unknown as { children: { connection: { snapshot: { context: PersistedConnectionContext } } } };
+    expect(Object.getPrototypeOf(persisted.children.connection.snapshot.context.core)).toBe(Object.prototype);
     expect(persisted.children.connection.snapshot.context.core.version).toBe(1);
     parent.stop();
-    const restored = createActor(echoServerMachine, { input: { write }, snapshot: persisted as unknown as Snapshot<unknown> }).start();
+    const snapshot = restoreConnection(persisted as unknown as Snapshot<unknown>);
+    const restored = createActor(echoServerMachine, { input: { write }, snapshot }).start();
     restored.send({ type: "socket.data", data: copy(client.send(new TextMessage({ data: "echo after restore" }))) });
     for (const chunk of written.splice(0)) client.receiveData(chunk);
     expect((drain(client)[0] as TextMessage).data).toBe("echo after restore");

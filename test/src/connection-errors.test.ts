@@ -13,6 +13,7 @@ import {
   Request,
   TextMessage,
   WSConnection,
+  sendRefusal,
   type Event,
 } from "../../src/index.js";
 import { recordedActor } from "../helpers/actor.js";
@@ -95,14 +96,20 @@ describe("send() refusals name the mistake", () => {
     expect(server.state).toBe(ConnectionState.CLOSED);
   });
 
-  it("the bare actor reports the same refusals as ws.error", () => {
+  it("a bare actor ignores the same sends, and sendRefusal names the same mistakes", () => {
     const client = recordedActor(ConnectionType.CLIENT);
     client.send(new Request({ host: "example.com", target: "/" }));
-    client.send(new Request({ host: "example.com", target: "/" }));
-    client.send(AcceptConnection as unknown as Event);
-    expect(client.errors.map((error) => error.message)).toEqual([
+    const again = new Request({ host: "example.com", target: "/" });
+    const notAnEvent = AcceptConnection as unknown as Event;
+    const snapshot = client.actor.getSnapshot();
+    expect([again, notAnEvent].map((event) => snapshot.can({ type: "ws.send", event }))).toEqual([false, false]);
+    expect([again, notAnEvent].map((event) => sendRefusal(snapshot, event)?.message)).toEqual([
       "Request was already sent (the connection is CONNECTING): a client sends one opening handshake (RFC 6455 §4.1)",
       "ws.send takes a wsmachine Event, not the class AcceptConnection itself, not an event (create one: `new AcceptConnection({ … })`)",
     ]);
+    client.send(again);
+    client.send(notAnEvent);
+    expect(client.errors).toEqual([]);
+    expect(client.actor.getSnapshot().value).toEqual({ CONNECTING: "awaitingResponse" });
   });
 });
