@@ -38,8 +38,15 @@ import type { PeerEvent } from "../codec/core/protocol-core.js";
 
 export { compileMachine, type CompiledMachine, type CompiledState } from "./connection-compiler.js";
 
-/** Where the runner's output goes: the same three kinds of event the actor emits. */
-export type RunnerListener = (emitted: ConnectionMachineEmitted) => void;
+/**
+ * The method by which an object that owns a runner takes its output. A symbol, so that the owner
+ * (the WSConnection facade) has no such name on its public API, and a method, so that the owner
+ * passes itself rather than a closure of its own per connection (bench:e2e R1).
+ */
+export const RUNNER_EMITTED: unique symbol = Symbol("wsmachine.runnerEmitted");
+
+/** Where the runner's output goes (the same three kinds of event the actor emits): a function, or an owner. */
+export type RunnerListener = ((emitted: ConnectionMachineEmitted) => void) | { [RUNNER_EMITTED](emitted: ConnectionMachineEmitted): void };
 
 /**
  * One connection's lifecycle, run from the compiled machine. It is its actions' `ActionEffects`
@@ -90,7 +97,9 @@ export class ConnectionRunner implements ActionEffects {
 
   // ActionEffects, for the actions.
   emit(emitted: ConnectionMachineEmitted): void {
-    this.listener(emitted);
+    const listener = this.listener;
+    if (typeof listener === "function") listener(emitted);
+    else listener[RUNNER_EMITTED](emitted);
   }
 
   raise(event: PeerEvent): void {

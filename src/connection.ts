@@ -13,7 +13,7 @@
  */
 import { createActor, type Actor } from "xstate";
 import { connectionMachine, type ConnectionMachineEmitted, type ConnectionMachineEvent } from "../machines/connection-machine.js";
-import { compiledState, ConnectionRunner, type CompiledState } from "../machines/connection-runner.js";
+import { compiledState, ConnectionRunner, RUNNER_EMITTED, type CompiledState } from "../machines/connection-runner.js";
 import { refusalIn, restoreConnection } from "../machines/connection-snapshot.js";
 import { readInput, type InputDriver } from "../machines/connection-input.js";
 import type { ProtocolCore, StepResult } from "../codec/core/protocol-core.js";
@@ -40,16 +40,19 @@ abstract class ConnectionEndpoint {
   private actorRef: ConnectionActor | null = null;
   /** The statechart's current atomic state: top-level state and how it reads input. */
   protected lifecycle: CompiledState;
-  /** Events produced during `receiveData` (the handshake), not yet handed out by `events()`. */
-  private readonly produced: WebSocketEvent[] = [];
+  /**
+   * Events produced during `receiveData` (the handshake), not yet handed out by `events()`: made
+   * when the first is, dropped once all were handed out (null for almost every open connection).
+   */
+  private produced: WebSocketEvent[] | null = null;
   private producedIndex = 0;
   /** What `readInput` is reading for: the handshake (`receiveData`) or `events()`; and what it found. */
   private readsHandshake = false;
   private readError: RemoteProtocolError | null = null;
   /** What `events()` returned last, handed out again once ended (./event-iterator.ts). */
   private eventIterator: EventIterator<WebSocketEvent> | null = null;
-  /** Collects the statechart's `ws.output` while `send` runs. */
-  private output: Uint8Array[] = [];
+  /** Collects the statechart's `ws.output` while a lifecycle `send` runs (null otherwise). */
+  private output: Uint8Array[] | null = null;
   /** A held response found invalid when the Request was sent (readHeldResponse). */
   private heldResponseError: RemoteProtocolError | null = null;
   protected readonly recorder: TraceRecorder | null;
@@ -69,7 +72,7 @@ abstract class ConnectionEndpoint {
       this.core = actor.getSnapshot().context.core;
       this.lifecycle = compiledState(actor.getSnapshot().value);
     } else {
-      const runner = new ConnectionRunner(input, (emitted) => this.collect(emitted));
+      const runner = new ConnectionRunner(input, this);
       this.runner = runner;
       this.core = runner.context.core;
       this.lifecycle = runner.state;
@@ -110,14 +113,17 @@ abstract class ConnectionEndpoint {
       this.lifecycle = compiledState(snapshot.value);
       if (this.lifecycle.topLevel === ConnectionState.CLOSED) this.core.releaseInput();
     });
-    actor.on("ws.output", (emitted) => this.collect(emitted));
+    actor.on("ws.output", (emitted) => this[RUNNER_EMITTED](emitted));
     actor.start();
     return actor;
   }
 
-  /** The bytes the statechart writes while `send` runs (the facade reads input itself: no `ws.event`). */
-  private collect(emitted: ConnectionMachineEmitted): void {
-    if (emitted.type === "ws.output") this.output.push(emitted.data);
+  /**
+   * The bytes the statechart writes while `send` runs (the facade reads input itself: no
+   * `ws.event`). The runner calls it as a method (machines/connection-runner.ts): no closure per connection.
+   */
+  [RUNNER_EMITTED](emitted: ConnectionMachineEmitted): void {
+    if (emitted.type === "ws.output") (this.output ??= []).push(emitted.data);
   }
 
   /** Hand a lifecycle event to the statechart; false when its state does not take it. */
@@ -177,13 +183,13 @@ abstract class ConnectionEndpoint {
     // The hot path: a message, ping or pong in OPEN is encoded here, not by the actor.
     if (this.encodesDirectly(event)) return this.core.encodeData(event);
     if (!(event instanceof Event)) throw new LocalProtocolError(`send() takes a wsmachine Event, not ${describeValue(event)}`);
-    this.output.length = 0;
+    this.output = null;
     // A send the state does not take is ignored by the chart, as by any XState machine; the
     // facade raises why (README, "The statechart").
     if (!this.lifecycleSend({ type: "ws.send", event })) throw refusalIn(this.lifecycle, this.core, event);
-    const bytes = concatBytes(this.output);
+    const bytes = concatBytes(this.output ?? []);
     // Keep no reference to what was sent: an idle connection would hold its handshake bytes.
-    this.output.length = 0;
+    this.output = null;
     if (this.lifecycle.inputPhase === "awaitingResponse") this.readHeldResponse();
     return bytes;
   }
@@ -302,10 +308,10 @@ abstract class ConnectionEndpoint {
 
   private pendingEvent(): WebSocketEvent | null {
     const produced = this.produced;
-    if (this.producedIndex < produced.length) {
+    if (produced !== null) {
       const event = produced[this.producedIndex++]!;
       if (this.producedIndex === produced.length) {
-        produced.length = 0;
+        this.produced = null;
         this.producedIndex = 0;
       }
       return event;
@@ -340,7 +346,7 @@ abstract class ConnectionEndpoint {
     },
     deliver: (self, event) => {
       if (self.readsHandshake) {
-        self.produced.push(event);
+        (self.produced ??= []).push(event);
         return false;
       }
       return true;
