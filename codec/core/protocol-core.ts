@@ -72,6 +72,8 @@ export class ProtocolCore {
    * that an idle open connection holds none (bench:e2e R1: a fifth of an idle connection's heap).
    */
   #decoding = false;
+  /** Frames are written (OPEN on): the encoder too is made when first needed (bench:e2e R1). */
+  #encoding = false;
   #encoder: FrameEncoder | null = null;
 
   constructor(role: ConnectionType, options: ProtocolCoreOptions = {}) {
@@ -107,7 +109,7 @@ export class ProtocolCore {
 
   /** Lifecycle sends (handshake, rejection, close); made on first use. */
   private get sends(): LifecycleSends {
-    return (this.#lifecycleSends ??= new LifecycleSends(this.role, this.#record, this.#entropy, () => ({ encoder: this.#encoder, trace: this.frameTrace })));
+    return (this.#lifecycleSends ??= new LifecycleSends(this.role, this.#record, this.#entropy, () => ({ encoder: this.encoder, trace: this.frameTrace })));
   }
 
   // -- input --------------------------------------------------------------------------------
@@ -234,11 +236,16 @@ export class ProtocolCore {
     this.#decoding = false;
   }
 
+  /** The frame encoder, made on first use from OPEN on; null before OPEN. */
+  private get encoder(): FrameEncoder | null {
+    if (this.#encoder !== null || !this.#encoding) return this.#encoder;
+    return (this.#encoder = new FrameEncoder({ client: this.client, extensions: this.#record.extensions, randomMaskKey: this.#entropy?.maskKey }));
+  }
+
   /** Entering OPEN: the frame layer starts with what the handshake negotiated. */
   openFrames(): void {
-    const enabled = this.#record.extensions;
     this.#decoding = true;
-    this.#encoder = new FrameEncoder({ client: this.client, extensions: enabled, randomMaskKey: this.#entropy?.maskKey });
+    this.#encoding = true;
     const held = this.#input.held;
     if (held.length > 0) {
       const decoder = this.makeDecoder();
@@ -269,7 +276,7 @@ export class ProtocolCore {
 
   /** Which halves of the frame layer exist. */
   framesState(): { decoding: boolean; encoding: boolean } {
-    return { decoding: this.#decoding, encoding: this.#encoder !== null };
+    return { decoding: this.#decoding, encoding: this.#encoding };
   }
 
   /** Restoring: rebuild the halves of the frame layer that existed, at a frame boundary. */
@@ -280,7 +287,7 @@ export class ProtocolCore {
       this.#decoder = null;
       this.#decoding = false;
     }
-    if (!frames.encoding) this.#encoder = null;
+    if (!frames.encoding) this.#encoding = false;
   }
 
   /** The lifecycle-relevant state as plain data (see `PersistedProtocolCore`). */
@@ -330,7 +337,7 @@ export class ProtocolCore {
    * it as often as it likes. Whether the state sends this kind of event at all is the chart's.
    */
   sendRefusal(event: Event): LocalProtocolError | null {
-    return isData(event) ? dataRefusal(this.#encoder, event) : this.sends.refusal(event);
+    return isData(event) ? dataRefusal(this.encoder, event) : this.sends.refusal(event);
   }
 
   /**
@@ -349,7 +356,7 @@ export class ProtocolCore {
 
   /** As `sendRefusal`, for a message, ping or pong (the `sends` guard's question). */
   dataRefusal(event: Event): LocalProtocolError | null {
-    return dataRefusal(this.#encoder, event);
+    return dataRefusal(this.encoder, event);
   }
 
   /**
@@ -357,7 +364,7 @@ export class ProtocolCore {
    * costs no `actor.send`. Throws LocalProtocolError (and changes nothing) for an invalid one.
    */
   encodeData(event: Event): Uint8Array {
-    return encodeData(this.#encoder, this.frameTrace, event);
+    return encodeData(this.encoder, this.frameTrace, event);
   }
 
   /**
@@ -365,7 +372,7 @@ export class ProtocolCore {
    * uncopied. Pings and pongs come as one chunk.
    */
   encodeDataParts(event: Event): Uint8Array[] {
-    return encodeDataParts(this.#encoder, this.frameTrace, event);
+    return encodeDataParts(this.encoder, this.frameTrace, event);
   }
 }
 
