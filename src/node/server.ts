@@ -131,7 +131,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly server: net.Server;
   /** The endpoints that completed the handshake and have not closed yet. */
   readonly clients = new Set<WebSocketEndpoint>();
-  private readonly endpoints = new Set<WebSocketEndpoint>();
+  /** The endpoints still in their opening handshake (the open ones are in `clients`). */
+  private readonly handshaking = new Set<WebSocketEndpoint>();
   private readonly options: WebSocketServerOptions;
   private readonly secure: boolean;
   /** What this server's connections may hold together (`maxBufferedBytes`). */
@@ -151,7 +152,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.connectionOptions = serverConnectionOptions(options, this.memoryBudget);
     this.endpointOptions = endpointOptions(options, this.memoryBudget);
     this.tracker = new EndpointTracker<WebSocketEndpoint>(
-      this.endpoints,
+      this.handshaking,
       this.clients,
       (endpoint, error) => {
         if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
@@ -204,7 +205,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    */
   async close(code = 1001, reason?: string): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await closeEndpoints(this.endpoints, code, reason);
+    await closeEndpoints([...this.clients, ...this.handshaking], code, reason);
     await serverClosed;
   }
 

@@ -1,6 +1,6 @@
 /**
  * What every server (wsmachine/node's on node:net and on node:http2, and the Deno and Bun ones)
- * does with its endpoints the same way: keep the set of all of them and of the open ones, report
+ * does with its endpoints the same way: keep the set of those in their handshake and of the open ones, report
  * a handshake that failed, and close them all on shutdown.
  */
 import { ConnectionState } from "../../codec/constants.js";
@@ -15,7 +15,9 @@ export interface ServedEndpoint extends OpenWatchable {
 }
 
 /**
- * Keeps a server's endpoints in `endpoints` until they close, and in `clients` once they opened.
+ * Keeps a server's endpoints in `handshaking` until they open, then in `clients` until they
+ * close: each in one set at a time (an idle server's two sets of all its connections were two
+ * hash tables' worth of slots per connection, bench:e2e R1).
  * An endpoint's errors before it opens go to `handshakeError` (the server's 'clientError');
  * `opened` is called when it opens (the server's 'connection').
  *
@@ -24,18 +26,18 @@ export interface ServedEndpoint extends OpenWatchable {
  * was open, were a good part of an idle connection's heap (bench:e2e R1, docs/performance.md).
  */
 export class EndpointTracker<Endpoint extends ServedEndpoint> {
-  private readonly endpoints: Set<Endpoint>;
+  private readonly handshaking: Set<Endpoint>;
   private readonly onError: (this: Endpoint, error: Error) => void;
   private readonly onOpen: (this: Endpoint) => void;
   private readonly onClose: (this: Endpoint) => void;
 
   constructor(
-    endpoints: Set<Endpoint>,
+    handshaking: Set<Endpoint>,
     clients: Set<Endpoint>,
     handshakeError: (endpoint: Endpoint, error: Error) => void,
     opened: (endpoint: Endpoint) => void,
   ) {
-    this.endpoints = endpoints;
+    this.handshaking = handshaking;
     const tracker = this;
     this.onError = function (this: Endpoint, error: Error): void {
       handshakeError(this, error);
@@ -43,6 +45,7 @@ export class EndpointTracker<Endpoint extends ServedEndpoint> {
     this.onOpen = function (this: Endpoint): void {
       this.off("error", tracker.onError);
       this.off("open", tracker.onOpen);
+      handshaking.delete(this);
       clients.add(this);
       opened(this);
     };
@@ -50,14 +53,14 @@ export class EndpointTracker<Endpoint extends ServedEndpoint> {
       this.off("error", tracker.onError);
       this.off("open", tracker.onOpen);
       this.off("close", tracker.onClose);
-      endpoints.delete(this);
+      handshaking.delete(this);
       clients.delete(this);
     };
   }
 
   /** Track a new endpoint. */
   track(endpoint: Endpoint): void {
-    this.endpoints.add(endpoint);
+    this.handshaking.add(endpoint);
     // The emitters (node:events', ./emitter.ts) call listeners with the endpoint as `this`.
     endpoint.on("error", this.onError as (error: Error) => void);
     endpoint.on("open", this.onOpen as () => void);

@@ -56,7 +56,8 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
   /** The endpoints that completed the handshake and have not closed yet. */
   readonly clients = new Set<WebSocketEndpoint>();
   readonly memoryBudget: MemoryBudget;
-  private readonly endpoints = new Set<WebSocketEndpoint>();
+  /** The endpoints still in their opening handshake (the open ones are in `clients`). */
+  private readonly handshaking = new Set<WebSocketEndpoint>();
   /** Made once, not per connection (see wsmachine/node's WebSocketServer). */
   private readonly connectionOptions: ConnectionOptions;
   private readonly endpointOptions: EndpointOptions;
@@ -77,7 +78,7 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
     this.connectionOptions = serverConnectionOptions(options, this.memoryBudget);
     this.endpointOptions = serverEndpointOptions<WebSocketEndpoint>(options, this.memoryBudget, (request) => acceptRequest(request, options));
     this.tracker = new EndpointTracker<WebSocketEndpoint>(
-      this.endpoints,
+      this.handshaking,
       this.clients,
       (endpoint, error) => {
         if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
@@ -102,7 +103,7 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
   /** Stop accepting, close every open connection with `code` (1001 by default), abort handshakes; resolves when all are closed. */
   async close(code = 1001, reason?: string): Promise<void> {
     this.listener.close();
-    await closeEndpoints(this.endpoints, code, reason);
+    await closeEndpoints([...this.clients, ...this.handshaking], code, reason);
   }
 
   private accept(transport: Transport): void {
