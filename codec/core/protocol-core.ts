@@ -15,17 +15,17 @@
  * writes the lifecycle sends, ./frame-writer.ts encodes what an open connection sends,
  * ./persistence.ts turns the core into plain data and back; ./state.ts holds what they share.
  */
-import { CloseReason, ConnectionType, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ConnectionState } from "../constants.js";
+import { CloseReason, ConnectionType, type ConnectionState } from "../constants.js";
 import { LocalProtocolError } from "../errors.js";
 import { BytesMessage, CloseConnection, Message, Ping, Pong, TextBytesMessage, TextMessage, type Event, type Headers } from "../events.js";
 import { Opcode, ParseFailed, type ClosePayload, type Frame } from "../frame.js";
 import { FrameDecoder } from "../frame-decoder.js";
 import { FrameEncoder } from "../frame-encoder.js";
-import type { MemoryBudget } from "../memory-budget.js";
 import { dataRefusal, encodeData, encodeDataParts } from "./frame-writer.js";
 import { HandshakeReader } from "./handshake-reader.js";
 import { describeCore, restoreInto } from "./persistence.js";
 import { LifecycleSends } from "./lifecycle-sends.js";
+import { coreSettings, type CoreSettings } from "./core-settings.js";
 import { EOF, HandshakeRecord, HeldInput, StepOutcome, type StepResult } from "./state.js";
 import { traceReceived } from "./trace.js";
 import type { Entropy, FrameTrace, InputPhase, PersistedProtocolCore, ProtocolCoreOptions } from "./types.js";
@@ -43,23 +43,12 @@ export type {
 } from "./types.js";
 
 export class ProtocolCore {
-  readonly role: ConnectionType;
-  readonly client: boolean;
-  readonly framesOnly: boolean;
-  readonly readsOutsideActor: boolean;
-  readonly maxMessageSize: number;
-  readonly maxFragments: number;
-  readonly maxHandshakeHeadSize: number | undefined;
-  readonly assembleMessages: boolean;
-  readonly textAs: "string" | "bytes";
   // The codec's state is held in private (#) fields: XState's getPersistedSnapshot copies every
   // enumerable object reachable from the context (and a compressor's state holds cycles), so
-  // what it sees of a core is its plain settings, and `toJSON` gives the description.
+  // what it sees of a core is nothing of its own, and `toJSON` gives the description.
   readonly #record = new HandshakeRecord();
-  private readonly frameTrace: FrameTrace | null;
-  readonly #memoryBudget: MemoryBudget | undefined;
-  private readonly workQuantum: number | undefined;
-  readonly #entropy: Entropy | undefined;
+  /** Role, limits and options: one frozen object shared with the cores made alike (./core-settings.ts). */
+  readonly #settings: CoreSettings;
 
   readonly #input = new HeldInput();
   readonly #outcome = new StepOutcome();
@@ -77,25 +66,24 @@ export class ProtocolCore {
   #encoder: FrameEncoder | null = null;
 
   constructor(role: ConnectionType, options: ProtocolCoreOptions = {}) {
-    this.role = role;
-    this.client = role === ConnectionType.CLIENT;
-    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
-    this.assembleMessages = options.assembleMessages === true;
-    this.textAs = options.textAs === "bytes" ? "bytes" : "string";
-    this.maxHandshakeHeadSize = options.maxHandshakeHeadSize;
-    this.frameTrace = options.frameTrace ?? null;
-    this.#memoryBudget = options.memoryBudget;
-    this.workQuantum = options.workQuantum;
-    this.#entropy = options.entropy;
-    this.readsOutsideActor = options.readInputInActor === false;
-    this.framesOnly = options.framesOnly !== undefined;
+    this.#settings = coreSettings(role, options);
     if (options.framesOnly !== undefined) {
       this.#record.extensions = options.framesOnly.extensions ?? [];
       const trailing = options.framesOnly.trailingData;
       if (trailing !== undefined && trailing.length > 0) this.#input.held.push(trailing);
     }
   }
+
+  get role(): ConnectionType { return this.#settings.role; }
+  get client(): boolean { return this.#settings.client; }
+  get framesOnly(): boolean { return this.#settings.framesOnly; }
+  get readsOutsideActor(): boolean { return this.#settings.readsOutsideActor; }
+  get maxMessageSize(): number { return this.#settings.maxMessageSize; }
+  get maxFragments(): number { return this.#settings.maxFragments; }
+  get maxHandshakeHeadSize(): number | undefined { return this.#settings.maxHandshakeHeadSize; }
+  get assembleMessages(): boolean { return this.#settings.assembleMessages; }
+  get textAs(): "string" | "bytes" { return this.#settings.textAs; }
+  private get frameTrace(): FrameTrace | null { return this.#settings.frameTrace; }
 
   /** What the opening handshake sent, received and settled (read by persistence). */
   get record(): HandshakeRecord {
@@ -109,7 +97,7 @@ export class ProtocolCore {
 
   /** Lifecycle sends (handshake, rejection, close); made on first use. */
   private get sends(): LifecycleSends {
-    return (this.#lifecycleSends ??= new LifecycleSends(this.role, this.#record, this.#entropy, () => ({ encoder: this.encoder, trace: this.frameTrace })));
+    return (this.#lifecycleSends ??= new LifecycleSends(this.role, this.#record, this.#settings.entropy, () => ({ encoder: this.encoder, trace: this.frameTrace })));
   }
 
   // -- input --------------------------------------------------------------------------------
@@ -239,7 +227,7 @@ export class ProtocolCore {
   /** The frame encoder, made on first use from OPEN on; null before OPEN. */
   private get encoder(): FrameEncoder | null {
     if (this.#encoder !== null || !this.#encoding) return this.#encoder;
-    return (this.#encoder = new FrameEncoder({ client: this.client, extensions: this.#record.extensions, randomMaskKey: this.#entropy?.maskKey }));
+    return (this.#encoder = new FrameEncoder({ client: this.client, extensions: this.#record.extensions, randomMaskKey: this.#settings.entropy?.maskKey }));
   }
 
   /** Entering OPEN: the frame layer starts with what the handshake negotiated. */
@@ -267,8 +255,8 @@ export class ProtocolCore {
       extensions: enabled,
       assembleMessages: this.assembleMessages,
       textAsBytes: this.textAs === "bytes",
-      memory: this.#memoryBudget?.account(),
-      workQuantum: this.workQuantum,
+      memory: this.#settings.memoryBudget?.account(),
+      workQuantum: this.#settings.workQuantum,
     }));
   }
 
