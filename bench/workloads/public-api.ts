@@ -370,9 +370,11 @@ function w3(): Workload {
     ],
     copyReference: true,
     checks: [
-      { contender: `${OURS}, assembled`, baseline: WS, ratio: 1.5 },
+      // Issue 19: against ws with bufferutil the target is 1.0× (a bare copy of the chunks
+      // measures 1.55–1.82× ws, and an assembled delivery within ~1.5× of a bare copy is enough).
+      { contender: `${OURS}, assembled`, baseline: WS, ratio: 1.0 },
       { contender: `${OURS}, assembled`, baseline: WS_PLAIN, ratio: 1.5 },
-      { contender: `${OURS_NODE}, assembled`, baseline: WS, ratio: 1.5 },
+      { contender: `${OURS_NODE}, assembled`, baseline: WS, ratio: 1.0 },
     ],
     note:
       "wsmachine hands out 256 pieces of 64 KiB as they arrive, unmasked in place; the application keeps them and joins them with Buffer.concat at the end (timed). ws buffers the chunks, copies them into one buffer (the same allocation) and unmasks that. The child process runs with glibc's mmap threshold at 32 MiB and trim threshold at 1 GiB, so that every pass of either contender allocates its 16 MiB message from memory an earlier pass freed instead of fresh pages (~50 ms of page faults each on this VM, which otherwise decided the figures by chance). The MB/s are those of a warm allocator; where a message gets fresh pages, both pay the faults on top.",
