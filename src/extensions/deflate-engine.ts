@@ -244,7 +244,9 @@ class PakoInflater implements Inflater {
           produced += n;
           out.push(buf.slice(0, n));
           if (produced > budget) {
-            throw new InflateError("too-big", `the decompressed message exceeds the size limit (${budget} bytes left)`, out);
+            // The message says nothing of how much room was left: that depends on how the
+            // frame was chunked, and the reason a peer is sent must not (chunking never matters).
+            throw new InflateError("too-big", "the decompressed message exceeds the size limit (maxMessageSize, or the memory budget's room)", out);
           }
         }
         if (status === Z_STREAM_END) {
