@@ -43,7 +43,13 @@ import { NO_RSV_BITS, Opcode, type RsvBits } from "./frame.js";
 import { allocateFilled } from "./bytes.js";
 import { fillRandomMaskKey, getMasker, type Masker } from "./mask.js";
 import { encodeUtf8, encodeUtf8Into, utf8ByteLength } from "./utf8.js";
-import { isUtf8, Utf8Validator } from "./utf8-validation.js";
+import { Utf8Validator } from "./utf8-validation.js";
+
+/**
+ * A validator that is never given a piece (only asked, and `accepts` remembers nothing): it answers
+ * for an encoder that has not sent text as bytes yet, so asking allocates nothing.
+ */
+const NO_SPLIT = new Utf8Validator();
 
 export interface FrameEncoderOptions {
   /** We are the client: every frame is masked with a fresh random key (RFC 6455 §5.3). */
@@ -217,10 +223,8 @@ export class FrameEncoder {
   textRefusal(data: string | Uint8Array, fin: boolean): LocalProtocolError | null {
     const refusal = this.refusal(TEXT);
     if (refusal !== null) return refusal;
-    const split = this.outgoingText !== null && this.outgoingText.splitCodePoint;
-    if (typeof data === "string") return split ? splitCodePointLeft() : null;
-    if (split || !fin || this.messageOpcode === TEXT) return (this.outgoingText ??= new Utf8Validator()).accepts(data, fin) ? null : notUtf8();
-    return isUtf8(data) ? null : notUtf8();
+    if (typeof data === "string") return this.outgoingText?.splitCodePoint === true ? splitCodePointLeft() : null;
+    return (this.outgoingText ?? NO_SPLIT).accepts(data, fin) ? null : notUtf8();
   }
 
   /** As `binary`, without copying the payload for a server (see the module comment). */
@@ -260,13 +264,11 @@ export class FrameEncoder {
     );
   }
 
-  /** Throws LocalProtocolError, changing nothing, unless `data` continues the text message as valid UTF-8. */
+  /**
+   * Throws LocalProtocolError, changing nothing, unless `data` continues the text message as valid
+   * UTF-8. A whole message is one validator call (Utf8Validator's own fast path).
+   */
   private checkTextBytes(data: Uint8Array, fin: boolean): void {
-    // A whole message in one frame, the usual case: no state to keep.
-    if (this.outgoingText === null && fin && this.messageOpcode === 0) {
-      if (!isUtf8(data)) throw notUtf8();
-      return;
-    }
     if (!(this.outgoingText ??= new Utf8Validator()).check(data, fin)) throw notUtf8();
   }
 

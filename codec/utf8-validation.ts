@@ -24,24 +24,13 @@
  * that a valid sequence can start with (RFC 3629 §4), else it fails now too.
  */
 
-import { invalidUtf8 } from "./utf8.js";
+import { decodesAsUtf8, invalidUtf8, sequenceLength } from "./utf8.js";
 
-const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function decoderAccepts(bytes: Uint8Array): boolean {
-  try {
-    fatalDecoder.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-let validate: (bytes: Uint8Array) => boolean = decoderAccepts;
+let validate: (bytes: Uint8Array) => boolean = decodesAsUtf8;
 
 /** Plug in a faster whole-array validator (must agree with RFC 3629); null restores the default. */
 export function setUtf8Validator(isUtf8: ((bytes: Uint8Array) => boolean) | null): void {
-  validate = isUtf8 ?? decoderAccepts;
+  validate = isUtf8 ?? decodesAsUtf8;
 }
 
 /** Whether `bytes` is valid UTF-8 from start to end (RFC 3629). */
@@ -50,15 +39,6 @@ export function isUtf8(bytes: Uint8Array): boolean {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** How many bytes a sequence starting with `lead` has (0: `lead` cannot start one). */
-function sequenceLength(lead: number): number {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xc2 && lead <= 0xdf) return 2;
-  if (lead >= 0xe0 && lead <= 0xef) return 3;
-  if (lead >= 0xf0 && lead <= 0xf4) return 4;
-  return 0;
-}
 
 /** The allowed range of the byte after `lead` (RFC 3629 §4: no overlongs, surrogates or > U+10FFFF). */
 function secondByteValid(lead: number, second: number): boolean {

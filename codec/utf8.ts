@@ -113,9 +113,13 @@ export function invalidUtf8(what: string): ParseFailed {
   return new ParseFailed(`${what} is not valid UTF-8 (RFC 6455 §8.1)`, 1007);
 }
 
-/** Bytes a code point takes, from its lead byte (only called on bytes a validator accepted). */
-function sequenceLength(lead: number): number {
-  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+/** How many bytes a sequence starting with `lead` has (RFC 3629 §4); 0: `lead` cannot start one. */
+export function sequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
 }
 
 /**
@@ -217,6 +221,16 @@ export class Utf8StreamDecoder {
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
+
+/** Whether `bytes` is valid UTF-8 from start to end, asking the fatal decoder (which builds a string). */
+export function decodesAsUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictDecoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Decodes a complete UTF-8 byte sequence; fails (1007) on any invalid or unfinished sequence. */
 export function decodeUtf8(bytes: Uint8Array, what = "text"): string {

@@ -4,6 +4,7 @@
  * within. See ./endpoint-core.ts for the behaviour.
  */
 import type { Headers } from "../../codec/events.js";
+import { encodeUtf8 } from "../../codec/utf8.js";
 import type { MemoryBudget } from "../../codec/memory-budget.js";
 import type { ConnectionState } from "../../codec/constants.js";
 import type { AcceptConnection, RejectConnection, Request } from "../../codec/events.js";
@@ -134,7 +135,7 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 export function toBytes(data: string | Uint8Array): Uint8Array {
-  return typeof data === "string" ? new TextEncoder().encode(data) : data;
+  return typeof data === "string" ? encodeUtf8(data) : data;
 }
 
 /**
