@@ -24,6 +24,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { compileServers } from "./compile.js";
 import { ServerProcess, runGenerator } from "./processes.js";
 import { formatSummary, summarizeProfile } from "./profile.js";
 import { CONTENDERS, WORKLOADS, type Contender, type E2eWorkload } from "./workloads.js";
@@ -47,6 +48,8 @@ const timing = quick ? { warmupMs: 500, measureMs: 1500 } : { warmupMs: 1500, me
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const profileDirectory = join(root, "bench", "e2e", "profiles");
+
+await compileServers(root);
 
 const workloads = WORKLOADS.filter((w) => filters.length === 0 || filters.some((f) => w.id.toLowerCase() === f || w.title.toLowerCase().includes(f)));
 

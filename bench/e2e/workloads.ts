@@ -2,6 +2,8 @@
  * The end-to-end workloads (issue #19) and the servers they compare. Sizes, counts and targets
  * live here; bench/e2e/run.ts runs them, ./load.ts generates the load.
  */
+import { join } from "node:path";
+import { COMPILED_DIRECTORY, NODE_SERVERS } from "./compile.js";
 import type { LoadSpec } from "./load.js";
 
 export interface Contender {
@@ -12,12 +14,13 @@ export interface Contender {
   deflate: boolean;
 }
 
-const NODE_SERVER = ["node", "--expose-gc", "--import", "tsx"];
+/** A Node server compiled to plain JavaScript by ./compile.ts. */
+const nodeServer = (name: (typeof NODE_SERVERS)[number]): string[] => ["node", "--expose-gc", join(COMPILED_DIRECTORY, `${name}.mjs`)];
 
 export const CONTENDERS: readonly Contender[] = [
-  { name: "wsmachine", command: [...NODE_SERVER, "bench/e2e/servers/wsmachine.ts"], deflate: true },
-  { name: "ws", command: [...NODE_SERVER, "bench/e2e/servers/ws.ts"], deflate: true },
-  { name: "node floor", command: [...NODE_SERVER, "bench/e2e/servers/floor.ts"], deflate: false },
+  { name: "wsmachine", command: nodeServer("wsmachine"), deflate: true },
+  { name: "ws", command: nodeServer("ws"), deflate: true },
+  { name: "node floor", command: nodeServer("floor"), deflate: false },
   { name: "bun", command: ["node_modules/.bin/bun", "bench/e2e/servers/bun.ts"], deflate: true },
 ];
 
