@@ -1,11 +1,13 @@
 /**
  * The Node builtins that only some users of `wsmachine/node` need, loaded on first use rather
  * than when the entry is imported. A process that imports the entry and runs a plain WebSocket
- * server (no TLS, no HTTP/2, no permessage-deflate) never needs them, and each stays resident
- * once loaded (measured after two full GCs, Node 20): node:tls ~0.5 MB of heap, node:http2
- * ~0.6 MB with what it loads beside node:tls, node:zlib ~0.1 MB, node:http ~0.15 MB. A large
- * resident old generation makes V8's full GCs far more frequent under heavy ArrayBuffer churn
- * (bench:e2e E4), so what a server never uses should not sit in its heap.
+ * server (no TLS, no HTTP/2, no permessage-deflate) never loads node:tls, node:http2 or
+ * node:zlib, and each stays resident once loaded (heapUsed after two full GCs, Node 20, on top of
+ * the entry): node:tls ~0.5 MB, node:http2 ~0.6 MB (node:tls included), node:zlib ~0.06 MB. A
+ * large resident old generation makes V8's full GCs far more frequent under heavy ArrayBuffer
+ * churn (docs/performance.md, "E4 and V8's heap limit"), so what a server never uses should not
+ * sit in its heap. node:http (~0.12 MB) is looked at by the first `useNodeAccelerations()`
+ * (./native-masker.ts), so only an import that starts no endpoint goes without it.
  *
  * Synchronous, as the callers are (a constructor, `connect()`): `require` of a builtin returns
  * the same module object an `import` would. Types come from `import type` at each caller.
@@ -38,7 +40,7 @@ export function nodeZlib(): typeof Zlib {
   return (zlibModule ??= load("node:zlib") as typeof Zlib);
 }
 
-/** node:http: looked at for a native masker (./native-masker.ts). */
+/** node:http: looked at for a native masker (./native-masker.ts, `http.websocketMask`). */
 export function nodeHttp(): typeof Http {
   return (httpModule ??= load("node:http") as typeof Http);
 }
