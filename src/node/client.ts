@@ -1,9 +1,10 @@
 /** Client-side glue: `connect(url, options)` over node:net (ws://) or node:tls (wss://). */
 import * as net from "node:net";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import type { Headers } from "../../codec/events.js";
 import type { WSConnection, ConnectionOptions } from "../connection.js";
 import type { PerMessageDeflateOptions } from "../index.js";
+import { nodeTls } from "./builtins.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { clientConnection, parseWebSocketUrl, type WebSocketTarget } from "../runtime/glue.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
@@ -44,7 +45,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
   const { secure, hostname, port } = target;
 
   const socket = secure
-    ? tls.connect({
+    ? nodeTls().connect({
         host: hostname,
         port,
         // SNI takes a host name, never an IP address (RFC 6066 §3).

@@ -6,7 +6,7 @@
  * and on a 2xx runs a frames-only `Connection` over the stream with the same endpoint as
  * `connect()`. The session is closed when the WebSocket closes, unless it was given.
  */
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import * as net from "node:net";
 import type * as tls from "node:tls";
 import { buildExtendedConnect, validateExtendedConnectResponse } from "../../codec/handshake/http2.js";
@@ -16,6 +16,7 @@ import { DEFAULT_HANDSHAKE_TIMEOUT } from "../runtime/endpoint-types.js";
 import { ConnectionClosedError, HandshakeRejectedError, TimeoutError } from "../runtime/errors.js";
 import { clientRequest, endpointConnectionOptions, parseWebSocketUrl } from "../runtime/glue.js";
 import type { ConnectOptions } from "./client.js";
+import { nodeHttp2 } from "./builtins.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen } from "./endpoint.js";
 import { headersFromRaw } from "./server.js";
@@ -42,7 +43,7 @@ export async function connectHttp2(url: string | URL, options: Http2ConnectOptio
   const origin = `${target.secure ? "https" : "http"}://${target.host}`;
   const session =
     options.session ??
-    http2.connect(origin, {
+    nodeHttp2().connect(origin, {
       ...options.tls,
       // SNI takes a host name, never an IP address (RFC 6066 §3).
       servername: target.secure && net.isIP(target.hostname) === 0 ? target.hostname : undefined,
@@ -73,7 +74,7 @@ export async function connectHttp2(url: string | URL, options: Http2ConnectOptio
     options.onEndpoint?.(endpoint);
     return await whenOpen(endpoint);
   } catch (error) {
-    (stream as http2.ClientHttp2Stream | null)?.close(http2.constants.NGHTTP2_CANCEL);
+    (stream as http2.ClientHttp2Stream | null)?.close(nodeHttp2().constants.NGHTTP2_CANCEL);
     if (ownSession) session.destroy();
     throw error;
   }

@@ -10,7 +10,7 @@
  * knowledge. `connectHttp2()` is the client side.
  */
 import { EventEmitter } from "node:events";
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type * as tls from "node:tls";
@@ -25,6 +25,7 @@ import { AcceptConnection, RejectConnection, type Request } from "../../codec/ev
 import { HandshakeRejectedError, TimeoutError } from "../runtime/errors.js";
 import { SERVER_DEFAULTS, serverConnectionOptions, serverEndpointOptions } from "../runtime/glue.js";
 import { DEFAULT_HANDSHAKE_TIMEOUT, isPromiseLike, toBytes } from "../runtime/endpoint-types.js";
+import { nodeHttp2 } from "./builtins.js";
 import { useNodeAccelerations } from "./defaults.js";
 import { WebSocketEndpoint, whenOpen, type HandshakeDecision } from "./endpoint.js";
 import { closeEndpoints } from "../runtime/served-endpoints.js";
@@ -95,10 +96,11 @@ export class Http2WebSocketServer extends EventEmitter<Http2WebSocketServerEvent
     this.memoryBudget = options.memoryBudget ?? new MemoryBudget(options.maxBufferedBytes ?? SERVER_DEFAULTS.maxBufferedBytes);
     // RFC 8441 §3: SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 lets clients send extended CONNECTs.
     const settings: http2.Settings = { enableConnectProtocol: true };
+    const h2 = nodeHttp2();
     this.server =
       options.tls === undefined
-        ? http2.createServer({ settings })
-        : http2.createSecureServer({ ...options.tls, settings, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] });
+        ? h2.createServer({ settings })
+        : h2.createSecureServer({ ...options.tls, settings, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] });
     this.server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: unknown) =>
       this.onStream(stream, headers, rawHeaders as string[]),
     );
@@ -275,7 +277,7 @@ export class Http2WebSocketServer extends EventEmitter<Http2WebSocketServerEvent
       stream.respond(toHttp2Headers([[":status", String(rejection.statusCode)], ...rejection.headers]), { endStream: body === null });
       if (body !== null) stream.end(body);
     } else {
-      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      stream.close(nodeHttp2().constants.NGHTTP2_REFUSED_STREAM);
     }
     if (this.listenerCount("streamError") > 0) this.emit("streamError", error, stream);
   }

@@ -8,8 +8,8 @@
  * repay: below NATIVE_MIN bytes the portable masker runs (ws draws the same line at 32/48).
  */
 import { createRequire } from "node:module";
-import * as http from "node:http";
 import { markStandardMasker, portableMasker, setMasker, type Masker } from "../../codec/mask.js";
+import { nodeHttp } from "./builtins.js";
 
 type NativeMask = (source: Uint8Array, key: Uint8Array, target: Uint8Array, offset: number, length: number) => void;
 type NativeUnmask = (buffer: Uint8Array, key: Uint8Array) => void;
@@ -42,7 +42,7 @@ let found: NativeMasker | null | undefined;
 export function nativeMasker(): NativeMasker | null {
   if (found !== undefined) return found;
   found = null;
-  const fromHttp = http as unknown as { websocketMask?: NativeMask; websocketUnmask?: NativeUnmask };
+  const fromHttp = nodeHttp() as unknown as { websocketMask?: NativeMask; websocketUnmask?: NativeUnmask };
   if (typeof fromHttp.websocketMask === "function" && typeof fromHttp.websocketUnmask === "function") {
     found = { source: "node:http", masker: wrap(fromHttp.websocketMask, fromHttp.websocketUnmask) };
     return found;

@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import type { Headers } from "../../codec/events.js";
 import { ConnectionType } from "../../codec/constants.js";
 import { WSConnection, type ConnectionOptions } from "../connection.js";
@@ -15,6 +15,7 @@ import { RemoteProtocolError } from "../../codec/errors.js";
 import { AcceptConnection, type Request } from "../../codec/events.js";
 import type { PerMessageDeflateOptions } from "../index.js";
 import { MemoryBudget } from "../../codec/memory-budget.js";
+import { nodeTls } from "./builtins.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions } from "../runtime/glue.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
@@ -160,7 +161,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       (endpoint) => this.emit("connection", endpoint, endpoint.request!),
     );
     this.secure = options.tls !== undefined;
-    this.server = options.tls === undefined ? net.createServer() : tls.createServer(options.tls);
+    this.server = options.tls === undefined ? net.createServer() : nodeTls().createServer(options.tls);
     this.server.on(this.secure ? "secureConnection" : "connection", (socket: net.Socket) => this.accept(socket));
     this.server.on("listening", () => this.emit("listening"));
     this.server.on("close", () => this.emit("close"));

@@ -22,8 +22,9 @@
  * that, and inflating costs far less than deflating (1 KiB JSON on this machine: pako inflate
  * ~13 µs, pako deflate ~55 µs, native deflate ~27 µs per message).
  */
-import * as zlib from "node:zlib";
+import type * as zlib from "node:zlib";
 import { pakoEngine, type DeflateEngine, type Deflater, type Inflater } from "../extensions/deflate-engine.js";
+import { nodeZlib } from "./builtins.js";
 
 interface NativeZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, output: Uint8Array, outOff: number, outLen: number): void;
@@ -37,7 +38,10 @@ interface ZlibInternals {
   _writeState: Uint32Array;
 }
 
-const { Z_NO_FLUSH, Z_SYNC_FLUSH } = zlib.constants;
+// zlib.h's flush values (node:zlib's `constants` has the same): written out rather than read from
+// the module, which would load node:zlib with this file, for servers that never negotiate deflate.
+const Z_NO_FLUSH = 0;
+const Z_SYNC_FLUSH = 2;
 
 /** Output space per native call; one buffer shared by every deflater (calls are synchronous). */
 const OUT_CHUNK = 64 * 1024;
@@ -58,7 +62,7 @@ class NodeZlibDeflater implements Deflater {
     // zlib cannot deflate with an 8-bit window; 9 never reaches further back than 250 bytes
     // (see DeflateEngine.createDeflater), so its output is valid for an 8-bit inflater.
     const bits = windowBits === 8 ? 9 : windowBits;
-    this.stream = new zlib.DeflateRaw({ windowBits: bits, memLevel, level }) as zlib.DeflateRaw & ZlibInternals;
+    this.stream = new (nodeZlib().DeflateRaw)({ windowBits: bits, memLevel, level }) as zlib.DeflateRaw & ZlibInternals;
     const handle = this.stream._handle;
     if (handle === null || typeof handle.writeSync !== "function" || !(this.stream._writeState instanceof Uint32Array)) {
       throw new Error("node:zlib has no synchronous handle here");
