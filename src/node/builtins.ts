@@ -6,14 +6,12 @@
  * the entry): node:tls ~0.5 MB, node:http2 ~0.6 MB (node:tls included), node:zlib ~0.06 MB. A
  * large resident old generation makes V8's full GCs far more frequent under heavy ArrayBuffer
  * churn (docs/performance.md, "E4 and V8's heap limit"), so what a server never uses should not
- * sit in its heap. node:http (~0.12 MB) is looked at by the first `useNodeAccelerations()`
- * (./native-masker.ts), so only an import that starts no endpoint goes without it.
+ * sit in its heap. node:http (~0.12 MB) is not loaded at all by a plain server.
  *
  * Synchronous, as the callers are (a constructor, `connect()`): `require` of a builtin returns
  * the same module object an `import` would. Types come from `import type` at each caller.
  */
 import { createRequire } from "node:module";
-import type * as Http from "node:http";
 import type * as Http2 from "node:http2";
 import type * as Tls from "node:tls";
 import type * as Zlib from "node:zlib";
@@ -23,7 +21,6 @@ const load = createRequire(import.meta.url);
 let tlsModule: typeof Tls | undefined;
 let http2Module: typeof Http2 | undefined;
 let zlibModule: typeof Zlib | undefined;
-let httpModule: typeof Http | undefined;
 
 /** node:tls: for wss:// (a server's `tls` option, a wss:// client). */
 export function nodeTls(): typeof Tls {
@@ -40,7 +37,3 @@ export function nodeZlib(): typeof Zlib {
   return (zlibModule ??= load("node:zlib") as typeof Zlib);
 }
 
-/** node:http: looked at for a native masker (./native-masker.ts, `http.websocketMask`). */
-export function nodeHttp(): typeof Http {
-  return (httpModule ??= load("node:http") as typeof Http);
-}

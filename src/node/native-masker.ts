@@ -1,15 +1,15 @@
 /**
- * An optional native masker for the Node entry: Node's own `http.websocketMask` /
- * `http.websocketUnmask` where this Node has them, else the `bufferutil` add-on (ws's optional
+ * An optional native masker for the Node entry: the `bufferutil` add-on (ws's optional
  * dependency) when it is installed, else nothing (the core keeps its portable masker). Never
- * required: the add-on is looked up at run time inside try/catch.
+ * required: the add-on is looked up at run time inside try/catch. (Node itself has no masking
+ * function to offer: node:http exports none, and loading node:http to look cost every server
+ * ~0.12 MB of resident heap.)
  *
  * Native masking costs a call into C++ (tens of nanoseconds), which a short payload does not
  * repay: below NATIVE_MIN bytes the portable masker runs (ws draws the same line at 32/48).
  */
 import { createRequire } from "node:module";
 import { markStandardMasker, portableMasker, setMasker, type Masker } from "../../codec/mask.js";
-import { nodeHttp } from "./builtins.js";
 
 type NativeMask = (source: Uint8Array, key: Uint8Array, target: Uint8Array, offset: number, length: number) => void;
 type NativeUnmask = (buffer: Uint8Array, key: Uint8Array) => void;
@@ -31,8 +31,8 @@ function wrap(mask: NativeMask, unmask: NativeUnmask): Masker {
 }
 
 export interface NativeMasker {
-  /** Where it comes from: "node:http" or "bufferutil". */
-  source: "node:http" | "bufferutil";
+  /** Where it comes from: the "bufferutil" add-on. */
+  source: "bufferutil";
   masker: Masker;
 }
 
@@ -42,11 +42,6 @@ let found: NativeMasker | null | undefined;
 export function nativeMasker(): NativeMasker | null {
   if (found !== undefined) return found;
   found = null;
-  const fromHttp = nodeHttp() as unknown as { websocketMask?: NativeMask; websocketUnmask?: NativeUnmask };
-  if (typeof fromHttp.websocketMask === "function" && typeof fromHttp.websocketUnmask === "function") {
-    found = { source: "node:http", masker: wrap(fromHttp.websocketMask, fromHttp.websocketUnmask) };
-    return found;
-  }
   try {
     const bufferUtil = createRequire(import.meta.url)("bufferutil") as { mask?: NativeMask; unmask?: NativeUnmask };
     // bufferutil falls back to plain JavaScript when its add-on cannot load; that is no faster.
