@@ -29,7 +29,7 @@ const zeroFilled: ByteAllocator = (length) => new Uint8Array(length);
  * backing store of its own (a zeroed allocation outside the heap, ~1 µs at 1 KiB), which is
  * what a pooled allocator saves on every mid-sized frame (bench:e2e E3: 6 % of the server).
  */
-const ON_HEAP_MAX = 64;
+export const ON_HEAP_MAX = 64;
 
 let allocator: ByteAllocator = zeroFilled;
 

@@ -19,7 +19,7 @@ import { nodeTls } from "./builtins.js";
 import { nodePerMessageDeflate, useNodeAccelerations } from "./defaults.js";
 import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions } from "../runtime/glue.js";
 import { WebSocketEndpoint, whenOpen, type EndpointOptions } from "./endpoint.js";
-import { closeEndpoints, EndpointTracker } from "../runtime/served-endpoints.js";
+import { closeEndpoints, serverEndpointTracker, type EndpointTracker } from "../runtime/served-endpoints.js";
 
 export { SERVER_DEFAULTS } from "../runtime/glue.js";
 
@@ -152,14 +152,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.memoryBudget = options.memoryBudget ?? new MemoryBudget(options.maxBufferedBytes ?? SERVER_DEFAULTS.maxBufferedBytes);
     this.connectionOptions = serverConnectionOptions(options, this.memoryBudget);
     this.endpointOptions = endpointOptions(options, this.memoryBudget);
-    this.tracker = new EndpointTracker<WebSocketEndpoint>(
-      this.handshaking,
-      this.clients,
-      (endpoint, error) => {
-        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
-      },
-      (endpoint) => this.emit("connection", endpoint, endpoint.request!),
-    );
+    this.tracker = serverEndpointTracker<WebSocketEndpoint, Request>(this, this.handshaking, this.clients);
     this.secure = options.tls !== undefined;
     this.server = options.tls === undefined ? net.createServer() : nodeTls().createServer(options.tls);
     this.server.on(this.secure ? "secureConnection" : "connection", (socket: net.Socket) => this.accept(socket));

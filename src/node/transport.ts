@@ -6,6 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
+import { ON_HEAP_MAX } from "../../codec/bytes.js";
 import type { Runtime, Transport, TransportSink } from "../runtime/transport.js";
 import { turnQueue } from "../runtime/turns.js";
 
@@ -50,20 +51,17 @@ function streamReadableAfterStop(this: AttachedStream): void {
 /**
  * The Buffer Node's streams want, made without the cost Node's own conversion has for small
  * arrays. Writable.write turns any other Uint8Array into a Buffer over `bytes.buffer`; for the
- * codec's small arrays (frame headers, small frames: on the V8 heap up to 64 bytes) reading
- * `.buffer` moves the array off the heap into a backing store of its own, a malloc and a GC-tracked
- * external allocation per frame (bench:e2e E2: 8 % of the server's time). Copying those few
- * bytes into Node's shared pool instead is cheaper; larger arrays are already off the heap and
- * are wrapped, not copied.
+ * codec's small arrays (frame headers, small frames: on the V8 heap up to ON_HEAP_MAX bytes),
+ * reading `.buffer` moves the array off the heap into a backing store of its own, a malloc and a
+ * GC-tracked external allocation per frame (bench:e2e E2: 8 % of the server's time). Copying
+ * those few bytes into Node's shared pool instead is cheaper; larger arrays are already off the
+ * heap and are wrapped, not copied.
  */
 function asBuffer(bytes: Uint8Array): Buffer {
   if (Buffer.isBuffer(bytes)) return bytes;
-  if (bytes.length <= SMALL_COPY_MAX) return Buffer.from(bytes);
+  if (bytes.length <= ON_HEAP_MAX) return Buffer.from(bytes);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
-
-/** Arrays up to this length are copied into Node's pool rather than wrapped (see asBuffer). */
-const SMALL_COPY_MAX = 64;
 
 export class NodeTransport implements Transport {
   readonly stream: Duplex;

@@ -68,6 +68,33 @@ export class EndpointTracker<Endpoint extends ServedEndpoint> {
   }
 }
 
+/** The events a server reports its endpoints' news with ('clientError', 'connection'). */
+export interface EndpointEvents<Endpoint, Request> {
+  listenerCount(name: "clientError"): number;
+  emit(name: "clientError", error: Error, endpoint: Endpoint): boolean;
+  emit(name: "connection", endpoint: Endpoint, request: Request): boolean;
+}
+
+/**
+ * The tracker every server makes: a failed handshake is its 'clientError' (emitted only when
+ * listened for, so that a peer's bad request never throws out of an emit), an opened endpoint
+ * its 'connection', with the upgrade request.
+ */
+export function serverEndpointTracker<Endpoint extends ServedEndpoint & { readonly request: Request | null }, Request>(
+  server: EndpointEvents<Endpoint, Request>,
+  handshaking: Set<Endpoint>,
+  clients: Set<Endpoint>,
+): EndpointTracker<Endpoint> {
+  return new EndpointTracker<Endpoint>(
+    handshaking,
+    clients,
+    (endpoint, error) => {
+      if (server.listenerCount("clientError") > 0) server.emit("clientError", error, endpoint);
+    },
+    (endpoint) => server.emit("connection", endpoint, endpoint.request!),
+  );
+}
+
 /**
  * Close every endpoint with `code` (1001 "going away" on shutdown): open ones with the closing
  * handshake, bounded by their `closeTimeout`; those still in their opening handshake are

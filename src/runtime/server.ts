@@ -14,7 +14,7 @@ import { Emitter } from "./emitter.js";
 import { WebSocketEndpoint, type EndpointOptions } from "./endpoint.js";
 import { SERVER_DEFAULTS, acceptWith, serverConnectionOptions, serverEndpointOptions, type ConnectionLimits } from "./glue.js";
 import type { Runtime, Transport } from "./transport.js";
-import { closeEndpoints, EndpointTracker } from "./served-endpoints.js";
+import { closeEndpoints, serverEndpointTracker, type EndpointTracker } from "./served-endpoints.js";
 
 export interface ServerOptions extends EndpointOptions, ConnectionLimits {
   /** Subprotocols this server speaks, in order of preference (used when `handleRequest` is not given). */
@@ -77,14 +77,7 @@ export class WebSocketServer extends Emitter<WebSocketServerEvents> {
     this.memoryBudget = options.memoryBudget ?? new MemoryBudget(options.maxBufferedBytes ?? SERVER_DEFAULTS.maxBufferedBytes);
     this.connectionOptions = serverConnectionOptions(options, this.memoryBudget);
     this.endpointOptions = serverEndpointOptions<WebSocketEndpoint>(options, this.memoryBudget, (request) => acceptRequest(request, options));
-    this.tracker = new EndpointTracker<WebSocketEndpoint>(
-      this.handshaking,
-      this.clients,
-      (endpoint, error) => {
-        if (this.listenerCount("clientError") > 0) this.emit("clientError", error, endpoint);
-      },
-      (endpoint) => this.emit("connection", endpoint, endpoint.request!),
-    );
+    this.tracker = serverEndpointTracker<WebSocketEndpoint, Request>(this, this.handshaking, this.clients);
   }
 
   /** Start listening (default 127.0.0.1, port 0: the system picks one). */
